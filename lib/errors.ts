@@ -1,0 +1,54 @@
+/**
+ * The closed list of hostflow error codes. Code tells errors apart (never the message text);
+ * `retriable` is what retry loops read.
+ */
+export const ErrorCodes = {
+  HF_CONFIG_INVALID: "a configuration value is invalid",
+  HF_TIMEOUT: "an operation did not finish in time",
+  HF_KAFKA_UNREACHABLE: "no Kafka broker answered",
+  HF_HIVE_UNREACHABLE: "the HiveServer2 endpoint refused or dropped the connection",
+  HF_HIVE_AUTH: "HiveServer2 rejected the credentials",
+  HF_HIVE_QUERY: "HiveServer2 reported an error for a statement",
+  HF_HIVE_RESULT: "a HiveServer2 result could not be converted",
+  HF_HIVE_CLOSED: "the Hive client was used after close()",
+  HF_STACK_PREREQUISITE: "a program the local stack needs is missing",
+  HF_STACK_PORT_TAKEN: "a port the local stack needs is used by another process",
+  HF_STACK_RESOLVE: "the jars of the local stack could not be resolved",
+  HF_STACK_START: "a local stack server did not start",
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export interface HostflowErrorOptions {
+  cause?: unknown;
+  retriable?: boolean;
+  /** Where it happened: endpoint, file, statement … shown by the CLIs. */
+  context?: Record<string, unknown>;
+}
+
+export class HostflowError extends Error {
+  override readonly name = "HostflowError";
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  readonly context: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, options: HostflowErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+    this.context = options.context ?? {};
+  }
+}
+
+export function isHostflowError(error: unknown, code?: ErrorCode): error is HostflowError {
+  return error instanceof HostflowError && (code === undefined || error.code === code);
+}
+
+/** One line for a terminal or a cron mail: `HF_CODE: message (cause: …)`. */
+export function describeError(error: unknown): string {
+  if (error instanceof HostflowError) {
+    const cause = error.cause instanceof Error ? ` (cause: ${error.cause.message})` : "";
+    return `${error.code}: ${error.message}${cause}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
