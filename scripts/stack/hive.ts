@@ -1,0 +1,133 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { HiveClient } from "../../lib/hive/client.js";
+import type { StackLayout } from "./layout.js";
+import type { Java } from "./prerequisites.js";
+import type { ServiceGroup } from "./service.js";
+
+export const HIVE_PORT = 10000;
+
+/** What spark-submit adds on JDK 17 (Spark's JavaModuleOptions): Spark reflects into java.base. */
+const JDK17_OPENS = [
+  "java.lang",
+  "java.lang.invoke",
+  "java.lang.reflect",
+  "java.io",
+  "java.net",
+  "java.nio",
+  "java.util",
+  "java.util.concurrent",
+  "java.util.concurrent.atomic",
+  "jdk.internal.ref",
+  "sun.nio.ch",
+  "sun.nio.cs",
+  "sun.security.action",
+  "sun.util.calendar",
+].map((pkg) => `--add-opens=java.base/${pkg}=ALL-UNNAMED`);
+
+const LOG4J2 = `rootLogger.level = warn
+rootLogger.appenderRef.stdout.ref = stdout
+appender.stdout.type = Console
+appender.stdout.name = stdout
+appender.stdout.target = SYSTEM_OUT
+appender.stdout.layout.type = PatternLayout
+appender.stdout.layout.pattern = %d{yyyy-MM-dd HH:mm:ss} %p %c{1}: %m%n%ex
+logger.thriftserver.name = org.apache.spark.sql.hive.thriftserver
+logger.thriftserver.level = info
+logger.hiveserver.name = org.apache.hive.service
+logger.hiveserver.level = info
+`;
+
+/**
+ * The JVM arguments of Spark's Thrift Server as a HiveServer2 on 127.0.0.1: local[2] master,
+ * an embedded Derby metastore and a warehouse folder under `dataDir`, binary transport with
+ * authentication NONE (clients still speak SASL PLAIN), no web UI.
+ */
+export function sparkThriftServerArgs(
+  dataDir: string,
+  classpath: string,
+  log4j2: string,
+): string[] {
+  const spark: Record<string, string> = {
+    "spark.master": "local[2]",
+    "spark.app.name": "hostflow-hiveserver2",
+    "spark.ui.enabled": "false",
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.local.dir": path.join(dataDir, "tmp"),
+    "spark.sql.catalogImplementation": "hive",
+    "spark.sql.warehouse.dir": path.join(dataDir, "warehouse"),
+    "spark.sql.shuffle.partitions": "4",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.hadoop.javax.jdo.option.ConnectionURL": `jdbc:derby:;databaseName=${path.join(dataDir, "metastore_db")};create=true`,
+    "spark.hadoop.hive.exec.scratchdir": path.join(dataDir, "scratch"),
+    "spark.hadoop.hive.exec.local.scratchdir": path.join(dataDir, "scratch-local"),
+    "spark.hadoop.hive.downloaded.resources.dir": path.join(dataDir, "resources"),
+  };
+  const hiveconf: Record<string, string> = {
+    "hive.server2.thrift.bind.host": "127.0.0.1",
+    "hive.server2.thrift.port": String(HIVE_PORT),
+    "hive.server2.transport.mode": "binary",
+    "hive.server2.authentication": "NONE",
+    "hive.server2.enable.doAs": "false",
+    "hive.server2.logging.operation.log.location": path.join(dataDir, "operation_logs"),
+  };
+  return [
+    "-Xms512m",
+    "-Xmx2g",
+    "-XX:+UseG1GC",
+    "-XX:+IgnoreUnrecognizedVMOptions",
+    ...JDK17_OPENS,
+    "-Djdk.reflect.useDirectMethodHandle=false",
+    "-Djava.awt.headless=true",
+    `-Dderby.system.home=${dataDir}`,
+    `-Dlog4j2.configurationFile=file:${log4j2}`,
+    ...Object.entries(spark).map(([key, value]) => `-D${key}=${value}`),
+    "-cp",
+    `${classpath}/*`,
+    "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
+    ...Object.entries(hiveconf).flatMap(([key, value]) => ["--hiveconf", `${key}=${value}`]),
+  ];
+}
+
+export function hiveGroup(layout: StackLayout): ServiceGroup {
+  const name = "hive";
+  return {
+    name: "hive",
+    component: "spark",
+    endpoint: `127.0.0.1:${HIVE_PORT}`,
+    readyTimeoutMs: 180_000,
+    services: [
+      {
+        name,
+        ports: [HIVE_PORT],
+        async prepare(_java: Java, classpath: string) {
+          const dataDir = layout.data(name);
+          const conf = layout.conf(name);
+          await mkdir(dataDir, { recursive: true });
+          await mkdir(conf, { recursive: true });
+          const log4j2 = path.join(conf, "log4j2.properties");
+          await writeFile(log4j2, LOG4J2);
+          // Spark would otherwise pick the first non-loopback interface for its driver.
+          const env = { SPARK_LOCAL_IP: "127.0.0.1" };
+          return { cwd: dataDir, env, args: sparkThriftServerArgs(dataDir, classpath, log4j2) };
+        },
+      },
+    ],
+    async probe() {
+      const client = await HiveClient.connect({
+        host: "127.0.0.1",
+        port: HIVE_PORT,
+        user: "hostflow",
+        password: "anonymous",
+        connectTimeoutMs: 5_000,
+        statementTimeoutMs: 30_000,
+      });
+      try {
+        await client.query("SELECT 1");
+      } finally {
+        await client.close();
+      }
+    },
+  };
+}

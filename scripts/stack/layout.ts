@@ -1,0 +1,43 @@
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Where the local stack keeps its jars, data, logs and pid files: `.stack/` in the checkout. */
+export interface StackLayout {
+  /** The hostflow checkout (holds scripts/stack/<component>/pom.xml). */
+  project: string;
+  root: string;
+  lib(component: string): string;
+  data(service: string): string;
+  log(service: string): string;
+  pid(service: string): string;
+  conf(service: string): string;
+}
+
+export function stackLayout(root = process.env.HOSTFLOW_STACK_DIR): StackLayout {
+  const project = findProject(path.dirname(fileURLToPath(import.meta.url)));
+  const base = path.resolve(root ?? path.join(project, ".stack"));
+  return {
+    project,
+    root: base,
+    lib: (component) => path.join(base, "lib", component),
+    data: (service) => path.join(base, "data", service),
+    log: (service) => path.join(base, "logs", `${service}.log`),
+    pid: (service) => path.join(base, "run", `${service}.pid`),
+    conf: (service) => path.join(base, "conf", service),
+  };
+}
+
+/** The nearest folder above `from` whose package.json is hostflow's (works from src and dist). */
+function findProject(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const pkg = path.join(dir, "package.json");
+    if (
+      existsSync(pkg) &&
+      (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "hostflow"
+    ) {
+      return dir;
+    }
+    if (path.dirname(dir) === dir) throw new Error(`no hostflow package.json above ${from}`);
+  }
+}

@@ -1,0 +1,32 @@
+import type { StackLayout } from "./layout.js";
+import type { Java } from "./prerequisites.js";
+
+/** One JVM of the stack. */
+export interface Service {
+  /** Names its pid file and log: `kafka-1`, `hive`. */
+  name: string;
+  /** The ports it listens on, all on 127.0.0.1. */
+  ports: number[];
+  /** Writes its config and formats its storage if needed; returns its JVM arguments. */
+  prepare(java: Java, classpath: string): Promise<Launch>;
+}
+
+/** Services that answer as one endpoint: the Kafka cluster, HiveServer2. */
+export interface ServiceGroup {
+  name: "kafka" | "hive";
+  /** The jar folder: scripts/stack/<component>/pom.xml. */
+  component: string;
+  services: Service[];
+  endpoint: string;
+  /** Resolves once the group answers a real client request; throws a retriable error before. */
+  probe(): Promise<void>;
+  readyTimeoutMs: number;
+}
+
+export type GroupFactory = (layout: StackLayout) => ServiceGroup;
+
+export interface Launch {
+  args: string[];
+  cwd: string;
+  env?: NodeJS.ProcessEnv;
+}
