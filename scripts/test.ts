@@ -1,0 +1,86 @@
+/**
+ * `npm test`: builds, lints, brings up the local stack when it does not run yet (and stops what
+ * it started at the end), then runs every ava test. Arguments go to ava (`npm test -- test/lib`).
+ * KAFKA_BROKERS / HIVE_HOST point the tests at an existing cluster instead of the local stack.
+ */
+import { spawn } from "node:child_process";
+import { describeError } from "../lib/errors.js";
+import { stackLayout } from "./stack/layout.js";
+import { type GroupName, stackDown, stackUp } from "./stack/stack.js";
+
+const say = (line: string) => console.log(`[test] ${line}`);
+
+function run(command: string, args: string[], onLine?: (line: string) => void): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      stdio: ["ignore", onLine ? "pipe" : "inherit", "inherit"],
+    });
+    const stop = () => child.kill("SIGINT");
+    process.once("SIGINT", stop);
+    let pending = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      process.stdout.write(chunk);
+      const lines = (pending + chunk.toString()).split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) onLine?.(line);
+    });
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      process.off("SIGINT", stop);
+      if (pending) onLine?.(pending);
+      resolve(code ?? (signal ? 128 : 1));
+    });
+  });
+}
+
+async function main(): Promise<number> {
+  say("build (tsc)");
+  if ((await run("npx", ["tsc", "-p", "tsconfig.json"])) !== 0) return 1;
+  say("lint (biome)");
+  if ((await run("npx", ["biome", "check", "--error-on-warnings", "."])) !== 0) return 1;
+
+  const layout = stackLayout();
+  const groups: GroupName[] = [];
+  if (!process.env.KAFKA_BROKERS) groups.push("kafka");
+  if (!process.env.HIVE_HOST) groups.push("hive");
+  let started: string[] = [];
+  const stop = async () => {
+    if (started.length === 0) return;
+    say(`stopping what the tests started: ${started.join(", ")}`);
+    const names = started;
+    started = [];
+    await stackDown(layout, { services: names, say });
+  };
+  process.once("SIGINT", () => {
+    void stop().finally(() => process.exit(130));
+  });
+  try {
+    if (groups.length > 0) {
+      say(`local stack: ${groups.join(", ")}`);
+      const up = await stackUp(layout, { brokers: 1, groups, say });
+      started = up.flatMap((g) => g.started);
+      for (const g of up)
+        say(
+          `${g.name} at ${g.endpoint} (${g.started.length > 0 ? `started in ${g.seconds.toFixed(1)} s` : "already running"})`,
+        );
+    }
+    const counts = { pass: 0, fail: 0, skip: 0, todo: 0 };
+    const code = await run("npx", ["ava", "--tap", ...process.argv.slice(2)], (line) => {
+      const m = /^# (pass|fail|skip|todo)\s+(\d+)/.exec(line);
+      if (m) counts[m[1] as keyof typeof counts] = Number(m[2]);
+    });
+    if (code !== 0 && counts.fail === 0) counts.fail = 1;
+    console.log(`\ntests: ${counts.pass} passed, ${counts.fail} failed, ${counts.skip} skipped`);
+    return code;
+  } finally {
+    await stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`[test] ${describeError(error)}`);
+    process.exit(1);
+  },
+);
