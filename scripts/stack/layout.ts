@@ -1,6 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { projectRoot } from "../../lib/project.js";
 
 /** Where the local stack keeps its jars, data, logs and pid files: `.stack/` in the checkout. */
 export interface StackLayout {
@@ -15,7 +14,7 @@ export interface StackLayout {
 }
 
 export function stackLayout(root = process.env.HOSTFLOW_STACK_DIR): StackLayout {
-  const project = findProject(path.dirname(fileURLToPath(import.meta.url)));
+  const project = projectRoot();
   const base = path.resolve(root ?? path.join(project, ".stack"));
   return {
     project,
@@ -26,18 +25,4 @@ export function stackLayout(root = process.env.HOSTFLOW_STACK_DIR): StackLayout 
     pid: (service) => path.join(base, "run", `${service}.pid`),
     conf: (service) => path.join(base, "conf", service),
   };
-}
-
-/** The nearest folder above `from` whose package.json is hostflow's (works from src and dist). */
-function findProject(from: string): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    const pkg = path.join(dir, "package.json");
-    if (
-      existsSync(pkg) &&
-      (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "hostflow"
-    ) {
-      return dir;
-    }
-    if (path.dirname(dir) === dir) throw new Error(`no hostflow package.json above ${from}`);
-  }
 }

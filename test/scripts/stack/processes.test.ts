@@ -1,0 +1,61 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import test from "ava";
+import { stackLayout } from "../../../scripts/stack/layout.js";
+import { isAlive, runningPid, startJava, stopService } from "../../../scripts/stack/processes.js";
+
+/** Stands in for `java`: a shell script that runs until SIGTERM, with the marker in its argv. */
+async function fakeJava(dir: string): Promise<string> {
+  const file = path.join(dir, "fake-java");
+  await writeFile(
+    file,
+    "#!/bin/sh\necho started \"$@\"\ntrap 'echo stopping; exit 0' TERM\nwhile :; do sleep 0.1; done\n",
+    {
+      mode: 0o755,
+    },
+  );
+  return file;
+}
+
+test("start records the PID and logs; stop ends exactly that process and clears the pid file", async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), "hostflow-stack-"));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const layout = stackLayout(dir);
+  const pid = await startJava(layout, "svc", await fakeJava(dir), ["-Xmx1m", "Main"], dir);
+  t.is(await runningPid(layout, "svc"), pid);
+  t.true(isAlive(pid));
+
+  t.is(await stopService(layout, "svc", 5_000), "stopped");
+  t.false(isAlive(pid));
+  t.is(await runningPid(layout, "svc"), undefined);
+  const log = await readFile(layout.log("svc"), "utf8");
+  t.regex(log, new RegExp(`started -Dhostflow.stack=${dir}#svc -Xmx1m Main`));
+  t.regex(log, /stopping/);
+  t.is(await stopService(layout, "svc"), "not running");
+});
+
+test("a pid file naming a process that is not ours is stale: never signalled, and removed", async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), "hostflow-stack-"));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const layout = stackLayout(dir);
+  await mkdir(path.dirname(layout.pid("svc")), { recursive: true });
+  // This test's own PID: alive, but without the stack marker on its command line.
+  await writeFile(layout.pid("svc"), `${process.pid}\n`);
+  t.is(await stopService(layout, "svc"), "not running");
+  t.true(isAlive(process.pid));
+  t.is(await runningPid(layout, "svc"), undefined);
+});
+
+test("a process that ignores SIGTERM is killed after the grace period", async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), "hostflow-stack-"));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const layout = stackLayout(dir);
+  const stubborn = path.join(dir, "stubborn-java");
+  await writeFile(stubborn, "#!/bin/sh\ntrap '' TERM\nwhile :; do sleep 0.1; done\n", {
+    mode: 0o755,
+  });
+  const pid = await startJava(layout, "svc", stubborn, [], dir);
+  t.is(await stopService(layout, "svc", 300), "killed");
+  t.false(isAlive(pid));
+});
