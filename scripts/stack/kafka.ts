@@ -160,11 +160,15 @@ export function kafkaGroup(layout: StackLayout, brokers: BrokerCount): ServiceGr
   };
 }
 
-/** KRaft nodes of one cluster share an id: a base64url UUID as `kafka-storage random-uuid` makes. */
+/** KRaft nodes of one cluster share an id: a base64url UUID, as `kafka-storage random-uuid` makes. */
 async function readOrCreateClusterId(clusterDir: string): Promise<string> {
   const file = path.join(clusterDir, "cluster.id");
   if (existsSync(file)) return readFileSync(file, "utf8").trim();
-  const id = randomBytes(16).toString("base64url");
+  let id: string;
+  do {
+    id = randomBytes(16).toString("base64url");
+    // As Kafka's own Uuid.randomUuid: an id starting with "-" reads as an option on a command line.
+  } while (id.startsWith("-"));
   await writeFile(file, `${id}\n`);
   return id;
 }
