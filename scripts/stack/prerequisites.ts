@@ -13,7 +13,7 @@ const SUPPORTED_JAVA = [11, 17];
 /** The `java` of JAVA_HOME, else of PATH, checked to be one that Spark 3.5 and Kafka 3.9 run on. */
 export function findJava(env: NodeJS.ProcessEnv = process.env): Java {
   const bin = env.JAVA_HOME ? path.join(env.JAVA_HOME, "bin", "java") : "java";
-  const probe = spawnSync(bin, ["-version"], { encoding: "utf8" });
+  const probe = spawnSync(bin, ["-version"], { encoding: "utf8", env });
   if (probe.error || probe.status !== 0) {
     throw new HostflowError(
       "HF_STACK_PREREQUISITE",
@@ -33,8 +33,8 @@ export function findJava(env: NodeJS.ProcessEnv = process.env): Java {
   return { bin, major };
 }
 
-export function requireMaven(): string {
-  const probe = spawnSync("mvn", ["-v"], { encoding: "utf8" });
+export function requireMaven(env: NodeJS.ProcessEnv = process.env): string {
+  const probe = spawnSync("mvn", ["-v"], { encoding: "utf8", env });
   if (probe.error || probe.status !== 0) {
     throw new HostflowError(
       "HF_STACK_PREREQUISITE",
