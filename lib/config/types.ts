@@ -1,0 +1,58 @@
+import { type ObjectOptions, type TSchema, type TUnsafe, Type } from "@sinclair/typebox";
+
+/**
+ * Schema builders for values written with units in YAML. In the JSON Schema they are strings
+ * (or plain numbers) with a pattern and an `x-hostflow-unit` keyword; the loader turns them
+ * into numbers after validation, so the static types below are what components receive.
+ */
+
+export const DURATION_PATTERN = "^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*$";
+export const SIZE_PATTERN = "^\\s*\\d+(\\.\\d+)?\\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\\s*$";
+
+/** A duration such as `500ms`, `10s`, `5m`, `1h`, `7d`; a bare number means milliseconds. Becomes ms. */
+export function Duration(options: {
+  description: string;
+  default?: string;
+  examples?: string[];
+}): TUnsafe<number> {
+  return Type.Unsafe<number>({
+    anyOf: [
+      { type: "string", pattern: DURATION_PATTERN },
+      { type: "number", minimum: 0 },
+    ],
+    "x-hostflow-unit": "duration",
+    ...options,
+  });
+}
+
+/** A size such as `512MiB`, `64KB`, `1GiB`; a bare number means bytes. Becomes bytes. */
+export function Size(options: {
+  description: string;
+  default?: string;
+  examples?: string[];
+}): TUnsafe<number> {
+  return Type.Unsafe<number>({
+    anyOf: [
+      { type: "string", pattern: SIZE_PATTERN },
+      { type: "integer", minimum: 0 },
+    ],
+    "x-hostflow-unit": "size",
+    ...options,
+  });
+}
+
+/** A closed object: unknown keys are errors ("did you mean …"). */
+export function Strict<T extends Parameters<typeof Type.Object>[0]>(
+  properties: T,
+  options: ObjectOptions = {},
+) {
+  return Type.Object(properties, { additionalProperties: false, ...options });
+}
+
+/** Names of components, as the keys of `sources`, `channels`, `sinks`. */
+export const ComponentName = Type.String({
+  pattern: "^[A-Za-z][A-Za-z0-9_-]*$",
+  description: "a name of letters, digits, _ and -, starting with a letter",
+});
+
+export type { TSchema };
