@@ -4,6 +4,16 @@
  */
 export const ErrorCodes = {
   HF_CONFIG_INVALID: "a configuration value is invalid",
+  HF_CONFIG_READ: "a configuration file cannot be read",
+  HF_CONFIG_PARSE: "a configuration file is not valid YAML",
+  HF_CHANNEL_FULL: "a channel stayed full until the put was abandoned",
+  HF_CHANNEL_TRANSACTION: "a batch exceeds a channel's transaction capacity",
+  HF_CHANNEL_CLOSED: "a channel was used after stop()",
+  HF_CHANNEL_IO: "a file channel could not read or write its files",
+  HF_SOURCE_SAMPLE: "a source could not take a sample",
+  HF_SINK_WRITE: "a sink could not write a batch",
+  HF_KAFKA_PRODUCE: "Kafka did not acknowledge a batch",
+  HF_KAFKA_AUTH: "Kafka rejected the credentials or TLS handshake",
   HF_TIMEOUT: "an operation did not finish in time",
   HF_KAFKA_UNREACHABLE: "no Kafka broker answered",
   HF_HIVE_UNREACHABLE: "the HiveServer2 endpoint refused or dropped the connection",
