@@ -1,0 +1,128 @@
+import { Backoff, pause } from "../../lib/backoff.js";
+import { describeError, isHostflowError } from "../../lib/errors.js";
+import type { Logger } from "../../lib/log.js";
+import type { AgentMetrics } from "../core/metrics.js";
+import type { Channel, Health } from "../core/types.js";
+import type { SinkProcessor } from "./processor.js";
+
+export interface SinkRunnerOptions {
+  batchSize: number;
+  lingerMs: number;
+  retry: { initial: number; max: number; multiplier: number; jitter: number };
+}
+
+/**
+ * Drains one channel into a sink or sink group: take a batch, write it, commit the take only
+ * once the write succeeded, roll it back otherwise and retry after a growing pause. A batch is
+ * never dropped here — not even after a non-retriable error, which is logged as such and keeps
+ * being retried at the slowest pace (a config fix and restart then delivers it).
+ */
+export class SinkRunner {
+  private readonly stopping = new AbortController();
+  private readonly draining = new AbortController();
+  private loop: Promise<void> | undefined;
+  private lastError: string | undefined;
+  private lastLog = 0;
+
+  constructor(
+    private readonly channel: Channel,
+    private readonly processor: SinkProcessor,
+    private readonly options: SinkRunnerOptions,
+    private readonly logger: Logger,
+    private readonly metrics: AgentMetrics,
+  ) {}
+
+  get name(): string {
+    return this.processor.name;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  health(): Health {
+    return this.lastError === undefined ? { ok: true } : { ok: false, detail: this.lastError };
+  }
+
+  /**
+   * Stops taking new batches once the channel is empty or `deadlineMs` from now has passed
+   * (what is left stays in a file channel; a memory channel's rest is lost and logged).
+   */
+  async stop(deadlineMs: number): Promise<void> {
+    this.draining.abort();
+    const timer = setTimeout(() => this.stopping.abort(), deadlineMs);
+    try {
+      await this.loop;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async run(): Promise<void> {
+    const { retry } = this.options;
+    const backoff = new Backoff({
+      initialMs: retry.initial,
+      maxMs: retry.max,
+      multiplier: retry.multiplier,
+      jitter: retry.jitter,
+    });
+    const signal = this.stopping.signal;
+    while (!signal.aborted) {
+      if (this.draining.signal.aborted && this.channel.size() === 0) break;
+      let take: Awaited<ReturnType<Channel["take"]>>;
+      try {
+        take = await this.channel.take(this.options.batchSize, this.options.lingerMs, signal);
+      } catch (error) {
+        if (signal.aborted) break;
+        this.report(error);
+        await pause(backoff.next(), signal);
+        continue;
+      }
+      if (take.events.length === 0) {
+        await take.commit();
+        continue;
+      }
+      const started = performance.now();
+      try {
+        await this.processor.write(take.events, this.channel);
+      } catch (error) {
+        await take.rollback();
+        this.metrics.sinkErrors.inc({
+          sink: this.name,
+          code: isHostflowError(error) ? error.code : "unknown",
+        });
+        this.report(error);
+        const retriable = isHostflowError(error) && error.retriable;
+        await pause(retriable ? backoff.next() : retry.max, signal);
+        continue;
+      }
+      await take.commit();
+      this.metrics.sinkBatchSeconds.observe(
+        { sink: this.name },
+        (performance.now() - started) / 1000,
+      );
+      this.metrics.count(this.name, "sink", "committed", take.events.length);
+      if (backoff.failures > 0) {
+        this.logger.info(
+          { sink: this.name, failures: backoff.failures },
+          "sink recovered; writing again",
+        );
+      }
+      backoff.reset();
+      this.lastError = undefined;
+    }
+  }
+
+  /** At most one log line per 5 s while failing; the metrics count every failure. */
+  private report(error: unknown): void {
+    this.lastError = describeError(error);
+    const now = Date.now();
+    if (now - this.lastLog < 5_000) return;
+    this.lastLog = now;
+    const retriable = isHostflowError(error) && error.retriable;
+    this.logger[retriable ? "warn" : "error"](
+      { sink: this.name, channel: this.channel.name, retriable, backlog: this.channel.size() },
+      `sink write failed, batch kept in the channel: ${this.lastError}`,
+    );
+  }
+}
