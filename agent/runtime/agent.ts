@@ -50,7 +50,7 @@ export class Agent {
     const grouped = new Set<string>();
     for (const [name, group] of Object.entries(config.sink_groups)) {
       const members = group.sinks.map((s) => this.sinks.get(s) as Sink);
-      group.sinks.forEach((s) => grouped.add(s));
+      for (const s of group.sinks) grouped.add(s);
       const first = config.sinks[group.sinks[0] as string];
       if (first !== undefined)
         this.addRunner(groupProcessor(name, members, group.processor), first);

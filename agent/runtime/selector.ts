@@ -24,9 +24,9 @@ export function createSelector(
       const targets = (value !== undefined ? mapping[value] : undefined) ?? fallback;
       if (targets.length === 0) unrouted++;
       for (const channel of targets) {
-        let list = routed.get(channel);
-        if (list === undefined) routed.set(channel, (list = []));
-        list.push(event);
+        const list = routed.get(channel);
+        if (list === undefined) routed.set(channel, [event]);
+        else list.push(event);
       }
     }
     return { routed, unrouted };
