@@ -5,8 +5,6 @@ import type { StackLayout } from "./layout.js";
 import type { Java } from "./prerequisites.js";
 import type { ServiceGroup } from "./service.js";
 
-export const HIVE_PORT = 10000;
-
 /** What spark-submit adds on JDK 17 (Spark's JavaModuleOptions): Spark reflects into java.base. */
 const JDK17_OPENS = [
   "java.lang",
@@ -47,6 +45,7 @@ export function sparkThriftServerArgs(
   dataDir: string,
   classpath: string,
   log4j2: string,
+  port: number,
 ): string[] {
   const spark: Record<string, string> = {
     "spark.master": "local[2]",
@@ -66,7 +65,7 @@ export function sparkThriftServerArgs(
   };
   const hiveconf: Record<string, string> = {
     "hive.server2.thrift.bind.host": "127.0.0.1",
-    "hive.server2.thrift.port": String(HIVE_PORT),
+    "hive.server2.thrift.port": String(port),
     "hive.server2.transport.mode": "binary",
     "hive.server2.authentication": "NONE",
     "hive.server2.enable.doAs": "false",
@@ -92,15 +91,16 @@ export function sparkThriftServerArgs(
 
 export function hiveGroup(layout: StackLayout): ServiceGroup {
   const name = "hive";
+  const port = layout.ports.hive;
   return {
     name: "hive",
     component: "spark",
-    endpoint: `127.0.0.1:${HIVE_PORT}`,
+    endpoint: `127.0.0.1:${port}`,
     readyTimeoutMs: 180_000,
     services: [
       {
         name,
-        ports: [HIVE_PORT],
+        ports: [port],
         async prepare(_java: Java, classpath: string) {
           const dataDir = layout.data(name);
           const conf = layout.conf(name);
@@ -110,14 +110,18 @@ export function hiveGroup(layout: StackLayout): ServiceGroup {
           await writeFile(log4j2, LOG4J2);
           // Spark would otherwise pick the first non-loopback interface for its driver.
           const env = { SPARK_LOCAL_IP: "127.0.0.1" };
-          return { cwd: dataDir, env, args: sparkThriftServerArgs(dataDir, classpath, log4j2) };
+          return {
+            cwd: dataDir,
+            env,
+            args: sparkThriftServerArgs(dataDir, classpath, log4j2, port),
+          };
         },
       },
     ],
     async probe() {
       const client = await HiveClient.connect({
         host: "127.0.0.1",
-        port: HIVE_PORT,
+        port,
         user: "hostflow",
         password: "anonymous",
         connectTimeoutMs: 5_000,

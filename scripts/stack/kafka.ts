@@ -13,15 +13,19 @@ import type { Service, ServiceGroup } from "./service.js";
 export type BrokerCount = 1 | 3;
 export const BROKER_COUNTS: readonly BrokerCount[] = [1, 3];
 
-/** Node n (1-based) listens for clients on 9092, 9094, 9096 and for the KRaft quorum one above. */
-export function kafkaPorts(node: number): { broker: number; controller: number } {
-  return { broker: 9090 + 2 * node, controller: 9091 + 2 * node };
+/**
+ * Node n (1-based) listens for clients on base, base + 2, base + 4 (9092, 9094, 9096) and for
+ * the KRaft quorum one above each.
+ */
+export function kafkaPorts(node: number, base = 9092): { broker: number; controller: number } {
+  return { broker: base - 2 + 2 * node, controller: base - 1 + 2 * node };
 }
 
-export function kafkaBootstrap(brokers: BrokerCount): string {
-  return Array.from({ length: brokers }, (_, i) => `127.0.0.1:${kafkaPorts(i + 1).broker}`).join(
-    ",",
-  );
+export function kafkaBootstrap(brokers: BrokerCount, base = 9092): string {
+  return Array.from(
+    { length: brokers },
+    (_, i) => `127.0.0.1:${kafkaPorts(i + 1, base).broker}`,
+  ).join(",");
 }
 
 /**
@@ -29,11 +33,16 @@ export function kafkaBootstrap(brokers: BrokerCount): string {
  * (KRaft). One node: every internal topic has one replica. Three nodes: three replicas and
  * min.insync.replicas=2, so a cluster with one broker stopped still takes acks=all writes.
  */
-export function kafkaProperties(node: number, brokers: BrokerCount, logDir: string): string {
-  const { broker, controller } = kafkaPorts(node);
+export function kafkaProperties(
+  node: number,
+  brokers: BrokerCount,
+  logDir: string,
+  base = 9092,
+): string {
+  const { broker, controller } = kafkaPorts(node, base);
   const voters = Array.from(
     { length: brokers },
-    (_, i) => `${i + 1}@127.0.0.1:${kafkaPorts(i + 1).controller}`,
+    (_, i) => `${i + 1}@127.0.0.1:${kafkaPorts(i + 1, base).controller}`,
   );
   const replicas = brokers === 1 ? 1 : 3;
   const minIsr = brokers === 1 ? 1 : 2;
@@ -77,13 +86,14 @@ log4j.logger.org.apache.kafka.storage.internals.log=WARN
 `;
 
 export function kafkaGroup(layout: StackLayout, brokers: BrokerCount): ServiceGroup {
+  const base = layout.ports.kafka;
   const clusterDir = layout.data(`kafka-${brokers === 1 ? "single" : "cluster3"}`);
   const services = Array.from({ length: brokers }, (_, i): Service => {
     const node = i + 1;
     const name = `kafka-${node}`;
     return {
       name,
-      ports: Object.values(kafkaPorts(node)),
+      ports: Object.values(kafkaPorts(node, base)),
       async prepare(java: Java, classpath: string) {
         const conf = layout.conf(name);
         const dataDir = path.join(clusterDir, `node-${node}`);
@@ -91,7 +101,7 @@ export function kafkaGroup(layout: StackLayout, brokers: BrokerCount): ServiceGr
         await mkdir(dataDir, { recursive: true });
         const properties = path.join(conf, "server.properties");
         const log4j = path.join(conf, "log4j.properties");
-        await writeFile(properties, kafkaProperties(node, brokers, dataDir));
+        await writeFile(properties, kafkaProperties(node, brokers, dataDir, base));
         await writeFile(log4j, LOG4J);
         const common = [`-Dlog4j.configuration=file:${log4j}`, "-cp", `${classpath}/*`];
         if (!existsSync(path.join(dataDir, "meta.properties"))) {
@@ -132,7 +142,7 @@ export function kafkaGroup(layout: StackLayout, brokers: BrokerCount): ServiceGr
       },
     };
   });
-  const bootstrap = kafkaBootstrap(brokers);
+  const bootstrap = kafkaBootstrap(brokers, base);
   return {
     name: "kafka",
     component: "kafka",

@@ -153,6 +153,8 @@ export interface DownOptions {
   groups?: readonly GroupName[] | undefined;
   /** Stop only these services (by name), e.g. what a test run started. */
   services?: readonly string[];
+  /** SIGTERM first; SIGKILL after this long (default 30 s). */
+  graceMs?: number;
   say: (line: string) => void;
 }
 
@@ -160,7 +162,10 @@ export interface DownOptions {
 export async function stackDown(layout: StackLayout, options: DownOptions): Promise<void> {
   const names = options.services ?? allServiceNames(layout, options.groups);
   const outcomes = await Promise.all(
-    names.map(async (name) => ({ name, outcome: await stopService(layout, name) })),
+    names.map(async (name) => ({
+      name,
+      outcome: await stopService(layout, name, options.graceMs),
+    })),
   );
   for (const { name, outcome } of outcomes) {
     if (outcome !== "not running") options.say(`${name}: ${outcome}`);
