@@ -1,0 +1,274 @@
+import { readFile } from "node:fs/promises";
+import {
+  CompressionTypes,
+  type KafkaConfig,
+  type Message,
+  Partitioners,
+  type ProducerBatch,
+  type SASLOptions,
+} from "kafkajs";
+import { describeError, HostflowError } from "../../lib/errors.js";
+import { createKafka } from "../../lib/kafka.js";
+import type { KafkaSinkConfig } from "../config/schema.js";
+import type { Channel, ChannelEvent, ComponentContext, Health, Sink } from "../core/types.js";
+import { type ProducerLike, ReplacingProducer } from "./kafka-producer.js";
+import { createRecordBuilder, type WireRecord } from "./record.js";
+
+/**
+ * kafkajs's own retries stay short: the runner retries the whole batch with its backoff (up to
+ * retry.max), which survives an outage of minutes; long kafkajs retries would only hold a write
+ * (and the agent's shutdown) for longer, on a producer that may be broken.
+ */
+export const KAFKAJS_RETRY = { retries: 2, initialRetryTime: 300, maxRetryTime: 3_000 } as const;
+
+/** How long stop() waits for the producer to disconnect. */
+const DISCONNECT_TIMEOUT_MS = 3_000;
+
+/**
+ * The produce request's `timeout` is what the broker waits for acks (request_timeout); the
+ * client waits a little longer, so that a broker that answers in time is not cut off first.
+ */
+const CLIENT_TIMEOUT_MARGIN_MS = 5_000;
+
+const ACKS = { all: -1, leader: 1, none: 0 } as const;
+const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP } as const;
+
+export interface KafkaSinkDeps {
+  /**
+   * Makes the producers instead of kafkajs (tests of the failure paths); receives the client
+   * config the sink built.
+   */
+  createProducer?: (client: KafkaConfig) => ProducerLike;
+}
+
+/**
+ * Produces each event as one record of lib/wire.ts. start() reads the TLS and SASL files (a
+ * missing file fails it) but does not wait for Kafka: the agent keeps sampling into the channel
+ * while the cluster is down, the connection is made in the background and by the next write,
+ * and health() says why the sink is not ok meanwhile.
+ *
+ * Not idempotent (kafkajs idempotent=false): delivery is at-least-once by design — a batch the
+ * runner retries may be written twice — and the collector drops duplicates by (hf-agent-id,
+ * hf-stream, hf-seq). kafkajs's idempotence would need endless retries inside kafkajs (the
+ * opposite of the short retries above) and would not cover our retries anyway, since a retried
+ * batch may go out on a new producer with a new producer id.
+ */
+export function createKafkaSink(
+  name: string,
+  options: KafkaSinkConfig,
+  ctx: ComponentContext,
+  deps: KafkaSinkDeps = {},
+): Sink {
+  const logger = ctx.logger.child({ sink: name });
+  // Checked here, so that a bad pattern fails the agent's start, not its first write.
+  const build = createRecordBuilder(name, options, ctx);
+  const brokers = options.brokers;
+  const createProducer = deps.createProducer;
+  const connectTimeoutMs =
+    (KAFKAJS_RETRY.retries + 1) * (options.connection_timeout + KAFKAJS_RETRY.maxRetryTime) +
+    CLIENT_TIMEOUT_MARGIN_MS;
+  const sendTimeoutMs =
+    (KAFKAJS_RETRY.retries + 1) *
+      (options.request_timeout +
+        CLIENT_TIMEOUT_MARGIN_MS +
+        options.connection_timeout +
+        KAFKAJS_RETRY.maxRetryTime) +
+    CLIENT_TIMEOUT_MARGIN_MS;
+
+  let producer: ReplacingProducer | undefined;
+  /** The last failure of a write or a connect, cleared by a connect or a write that works. */
+  let lastError: HostflowError | undefined;
+  let failuresInARow = 0;
+
+  const succeeded = () => {
+    if (failuresInARow > 0) {
+      logger.info({ failures: failuresInARow }, "kafka: working again");
+    }
+    failuresInARow = 0;
+    lastError = undefined;
+  };
+
+  const failed = (error: unknown, what: "write" | "connect"): HostflowError => {
+    const mapped =
+      error instanceof HostflowError
+        ? error
+        : new HostflowError("HF_KAFKA_PRODUCE", String(error), { cause: error });
+    lastError = mapped;
+    failuresInARow++;
+    if (what === "write") ctx.metrics.sinkErrors.inc({ sink: name, code: mapped.code });
+    // The first failure in a row at warn level, then debug: an outage of minutes would
+    // otherwise log a line per retry (kafkajs logs its own errors too).
+    logger[failuresInARow === 1 ? "warn" : "debug"](
+      { code: mapped.code, retriable: mapped.retriable, failures: failuresInARow },
+      `kafka: ${describeError(mapped)}`,
+    );
+    return mapped;
+  };
+
+  return {
+    name,
+    type: "kafka",
+
+    async start() {
+      const client = await kafkaClientConfig(options);
+      producer = new ReplacingProducer({
+        create: createProducer ? () => createProducer(client) : kafkajsProducers(client, logger),
+        connectTimeoutMs,
+        sendTimeoutMs,
+        disconnectTimeoutMs: DISCONNECT_TIMEOUT_MS,
+        errorContext: { brokers },
+        logger,
+      });
+      // Not awaited: Kafka may be down now, and the agent must start and sample anyway.
+      producer.connect().then(
+        () => {
+          logger.info({ brokers }, "kafka: connected");
+          succeeded();
+        },
+        (error: unknown) => failed(error, "connect"),
+      );
+    },
+
+    async stop() {
+      await producer?.close();
+    },
+
+    health(): Health {
+      if (lastError) return { ok: false, detail: describeError(lastError) };
+      if (!producer?.connected) {
+        return { ok: false, detail: `not connected to the Kafka brokers ${brokers.join(",")} yet` };
+      }
+      return { ok: true };
+    },
+
+    async write(events: readonly ChannelEvent[], channel: Channel) {
+      if (events.length === 0) return;
+      if (!producer) {
+        throw new HostflowError("HF_SINK_WRITE", `kafka sink ${name} was not started`, {
+          context: { sink: name },
+        });
+      }
+      const batch = toProducerBatch(build(events, channel), options);
+      try {
+        await producer.send(batch);
+      } catch (error) {
+        throw failed(error, "write");
+      }
+      succeeded();
+      ctx.metrics.count(name, "sink", "written", events.length);
+    },
+  };
+}
+
+function kafkajsProducers(
+  client: Omit<KafkaConfig, "logCreator" | "logLevel">,
+  logger: ComponentContext["logger"],
+): () => ProducerLike {
+  const kafka = createKafka(client, logger);
+  return () =>
+    kafka.producer({
+      // Java's murmur2 partitioner (kafkajs 2's default, named to silence its warning): a
+      // host's records land in the partition Java and librdkafka producers would choose.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: KAFKAJS_RETRY,
+      idempotent: false,
+      // One request per broker at a time: a retried request cannot overtake a later one, so a
+      // host's records keep their order within the partition.
+      maxInFlightRequests: 1,
+      // The broker's auto.create.topics.enable decides, as for any producer.
+      allowAutoTopicCreation: true,
+    });
+}
+
+/** One sendBatch per batch: the records grouped by topic, each topic's in batch order. */
+export function toProducerBatch(
+  records: readonly WireRecord[],
+  options: Pick<KafkaSinkConfig, "acks" | "compression" | "request_timeout">,
+): ProducerBatch {
+  const byTopic = new Map<string, Message[]>();
+  for (const record of records) {
+    let messages = byTopic.get(record.topic);
+    if (!messages) {
+      messages = [];
+      byTopic.set(record.topic, messages);
+    }
+    messages.push({ key: record.key, value: record.value, headers: record.headers });
+  }
+  return {
+    acks: ACKS[options.acks],
+    compression: COMPRESSION[options.compression],
+    timeout: options.request_timeout,
+    topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+  };
+}
+
+/**
+ * The kafkajs client config: TLS and SASL files are read here, once, so that a missing or
+ * unreadable file is a clear config error at start rather than a failure at every write.
+ */
+export async function kafkaClientConfig(
+  options: KafkaSinkConfig,
+): Promise<Omit<KafkaConfig, "logCreator" | "logLevel">> {
+  const config: Omit<KafkaConfig, "logCreator" | "logLevel"> = {
+    clientId: options.client_id,
+    brokers: [...options.brokers],
+    connectionTimeout: options.connection_timeout,
+    requestTimeout: options.request_timeout + CLIENT_TIMEOUT_MARGIN_MS,
+    enforceRequestTimeout: true,
+    retry: { ...KAFKAJS_RETRY },
+  };
+  const tls = options.tls;
+  if (tls?.enabled) {
+    if ((tls.cert_file === undefined) !== (tls.key_file === undefined)) {
+      throw new HostflowError(
+        "HF_CONFIG_INVALID",
+        "tls: cert_file and key_file go together (a client certificate needs its key)",
+        { context: { option: "tls" } },
+      );
+    }
+    config.ssl = {
+      rejectUnauthorized: tls.reject_unauthorized,
+      ...(tls.ca_file ? { ca: await readConfigFile(tls.ca_file, "tls.ca_file") } : {}),
+      ...(tls.cert_file ? { cert: await readConfigFile(tls.cert_file, "tls.cert_file") } : {}),
+      ...(tls.key_file ? { key: await readConfigFile(tls.key_file, "tls.key_file") } : {}),
+    };
+  }
+  const sasl = options.sasl;
+  if (sasl) {
+    if ((sasl.password === undefined) === (sasl.password_file === undefined)) {
+      throw new HostflowError(
+        "HF_CONFIG_INVALID",
+        "sasl: give exactly one of password and password_file",
+        { context: { option: "sasl" } },
+      );
+    }
+    const password =
+      sasl.password_file === undefined
+        ? (sasl.password as string)
+        : (await readConfigFile(sasl.password_file, "sasl.password_file")).trim();
+    if (password === "") {
+      throw new HostflowError(
+        "HF_CONFIG_INVALID",
+        sasl.password_file === undefined
+          ? "sasl.password is empty"
+          : `sasl.password_file ${sasl.password_file} is empty`,
+        { context: { option: "sasl" } },
+      );
+    }
+    config.sasl = { mechanism: sasl.mechanism, username: sasl.username, password } as SASLOptions;
+  }
+  return config;
+}
+
+async function readConfigFile(path: string, option: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (cause) {
+    const errno = (cause as NodeJS.ErrnoException).code;
+    throw new HostflowError(
+      "HF_CONFIG_INVALID",
+      `${option}: cannot read ${path}${errno ? ` (${errno})` : ""}`,
+      { cause, context: { option, file: path } },
+    );
+  }
+}
