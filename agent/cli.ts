@@ -1,14 +1,87 @@
 #!/usr/bin/env node
 import { checkEndpoints, reportChecks, runCli } from "../lib/cli.js";
+import { formatJson, toEditorSchema } from "../lib/config/docs.js";
+import { formatIssue } from "../lib/config/issues.js";
+import { loadAgentConfig } from "./config/load.js";
+import { AgentConfig } from "./config/schema.js";
+import { runAgent } from "./main.js";
+
+const configOption = {
+  alias: "c",
+  type: "string",
+  demandOption: true,
+  describe: "the flow config (YAML)",
+} as const;
 
 await runCli(
   "hostflow-agent",
-  "Samples this host's health and produces it to Kafka, following a YAML flow config.",
+  "Samples this host's health and produces it to Kafka, following a YAML flow config\n(sources → channels → sinks). Config reference: docs/agent-config.md",
   (y) =>
-    y.command(
-      "check",
-      "ask the Kafka cluster (KAFKA_BROKERS, default 127.0.0.1:9092) for its metadata",
-      () => undefined,
-      async () => reportChecks(await checkEndpoints(undefined, { kafka: true, hive: false })),
-    ),
+    y
+      .command(
+        "run",
+        "run the flows of a config until SIGTERM or SIGINT",
+        (c) =>
+          c
+            .option("config", configOption)
+            .option("name", {
+              alias: "n",
+              type: "string",
+              describe: "this agent's id (overrides agent.id)",
+            })
+            .option("dry-run", {
+              type: "boolean",
+              default: false,
+              describe: "memory channels and stdout instead of Kafka and disk",
+            })
+            .option("once", {
+              type: "boolean",
+              default: false,
+              describe: "one sample cycle of each polled source, printed; then exit",
+            })
+            .check((argv) => {
+              if (argv["dry-run"] && argv.once)
+                throw new Error("--dry-run and --once exclude each other");
+              return true;
+            })
+            .example("$0 run -c /etc/hostflow/agent.yaml", "")
+            .example("$0 run -c conf/agent.yaml --once", "print one sample of this host"),
+        (argv) =>
+          runAgent({
+            config: argv.config,
+            name: argv.name,
+            dryRun: argv["dry-run"],
+            once: argv.once,
+          }),
+      )
+      .command(
+        "validate",
+        "check a config: every error with file:line:column, key and hint (exit 1 on errors)",
+        (c) => c.option("config", configOption),
+        (argv) => {
+          const { config, warnings } = loadAgentConfig(argv.config);
+          for (const warning of warnings) console.log(`warning: ${formatIssue(warning)}`);
+          const count = (o: object) => Object.keys(o).length;
+          console.log(
+            `${argv.config}: ok (agent ${config.agent.id}: ${count(config.sources)} sources, ` +
+              `${count(config.channels)} channels, ${count(config.sinks)} sinks, ${count(config.sink_groups)} sink groups)`,
+          );
+        },
+      )
+      .command(
+        "schema",
+        "print the JSON Schema of the flow config (for editors; also conf/agent.schema.json)",
+        () => undefined,
+        () => {
+          process.stdout.write(
+            formatJson(toEditorSchema(AgentConfig, { title: "hostflow agent flow config" })),
+          );
+        },
+      )
+      .command(
+        "check",
+        "ask the Kafka cluster (KAFKA_BROKERS, default 127.0.0.1:9092) for its metadata",
+        () => undefined,
+        async () => reportChecks(await checkEndpoints(undefined, { kafka: true, hive: false })),
+      ),
 );

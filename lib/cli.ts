@@ -15,23 +15,32 @@ export async function runCli(
   description: string,
   commands: (y: Argv) => Argv,
 ): Promise<void> {
-  await commands(
-    yargs(hideBin(process.argv)).scriptName(name).usage(`$0 <command>\n\n${description}`),
-  )
-    .demandCommand(1, "name a command")
-    .strict()
-    .version(projectVersion())
-    .fail((message, error, y) => {
-      if (error) {
-        console.error(`${name}: ${describeError(error)}`);
-      } else {
-        y.showHelp();
-        console.error(`\n${message}`);
-      }
-      process.exit(1);
-    })
-    .help()
-    .parseAsync();
+  const fail = (error: unknown): never => {
+    console.error(`${name}: ${describeError(error)}`);
+    process.exit(1);
+  };
+  // yargs rethrows what a handler throws synchronously, past fail(): catch it here too.
+  try {
+    await commands(
+      yargs(hideBin(process.argv)).scriptName(name).usage(`$0 <command>\n\n${description}`),
+    )
+      .demandCommand(1, "name a command")
+      .strict()
+      .version(projectVersion())
+      .fail((message, error, y) => {
+        if (error) {
+          fail(error);
+        } else {
+          y.showHelp();
+          console.error(`\n${message}`);
+        }
+        process.exit(1);
+      })
+      .help()
+      .parseAsync();
+  } catch (error) {
+    fail(error);
+  }
 }
 
 export interface CheckResult {
