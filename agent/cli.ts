@@ -60,7 +60,7 @@ await runCli(
         (c) => c.option("config", configOption),
         (argv) => {
           const { config, warnings } = loadAgentConfig(argv.config);
-          for (const warning of warnings) console.log(`warning: ${formatIssue(warning)}`);
+          for (const warning of warnings) console.log(formatIssue(warning));
           const count = (o: object) => Object.keys(o).length;
           console.log(
             `${argv.config}: ok (agent ${config.agent.id}: ${count(config.sources)} sources, ` +

@@ -26,7 +26,7 @@ export interface RunOptions {
 /** Loads the config and prints its warnings on stderr (they do not stop the agent). */
 export function loadForRun(file: string, name?: string): LoadedAgentConfig {
   const loaded = loadAgentConfig(file);
-  for (const warning of loaded.warnings) console.error(`warning: ${formatIssue(warning)}`);
+  for (const warning of loaded.warnings) console.error(formatIssue(warning));
   if (name === undefined) return loaded;
   return { ...loaded, config: { ...loaded.config, agent: { ...loaded.config.agent, id: name } } };
 }

@@ -3,7 +3,7 @@
  * conf/agent.schema.json (for editors) and docs/agent-config.md are all made from it.
  */
 import { type Static, Type } from "@sinclair/typebox";
-import { ComponentName, Duration, Size, Strict } from "../../lib/config/types.js";
+import { ComponentName, ComponentRef, Duration, Size, Strict } from "../../lib/config/types.js";
 
 const NameList = (description: string) => Type.Array(ComponentName, { minItems: 1, description });
 
@@ -125,7 +125,9 @@ export const MultiplexingSelector = Strict(
   { description: "routes each event by a header value" },
 );
 
-export const Selector = Type.Union([ReplicatingSelector, MultiplexingSelector]);
+export const Selector = Type.Union([ReplicatingSelector, MultiplexingSelector], {
+  description: "how events are spread over the source's channels; absent: replicating",
+});
 
 // ---------------------------------------------------------------- sources
 
@@ -359,7 +361,7 @@ export const Channel = Type.Union([MemoryChannel, FileChannel]);
 // ---------------------------------------------------------------- sinks
 
 const sinkCommon = {
-  channel: ComponentName,
+  channel: ComponentRef("the channel this sink drains"),
   batch_size: Type.Integer({ minimum: 1, default: 500, description: "most events per write" }),
   linger: Duration({
     default: "50ms",
@@ -388,7 +390,7 @@ export const KafkaSink = Strict(
   {
     type: Type.Literal("kafka"),
     ...sinkCommon,
-    brokers: Type.Array(Type.String({ pattern: "^[^:\\s]+:\\d+$" }), {
+    brokers: Type.Array(Type.String({ pattern: "^[^:\\s]+:\\d+$", description: "host:port" }), {
       minItems: 1,
       description: "bootstrap brokers, host:port",
       examples: [["kafka-1:9092", "kafka-2:9092"]],
@@ -438,12 +440,11 @@ export const KafkaSink = Strict(
     sasl: Type.Optional(
       Strict(
         {
-          mechanism: Type.Union([
-            Type.Literal("plain"),
-            Type.Literal("scram-sha-256"),
-            Type.Literal("scram-sha-512"),
-          ]),
-          username: Type.String(),
+          mechanism: Type.Union(
+            [Type.Literal("plain"), Type.Literal("scram-sha-256"), Type.Literal("scram-sha-512")],
+            { description: "the SASL mechanism the brokers accept" },
+          ),
+          username: Type.String({ description: "the SASL user" }),
           password: Type.Optional(
             Type.String({ description: "prefer ${ENV_VAR} or password_file to a literal" }),
           ),
@@ -487,6 +488,7 @@ export const FailoverProcessor = Strict(
   {
     type: Type.Literal("failover"),
     priorities: Type.Record(ComponentName, Type.Integer(), {
+      additionalProperties: false,
       default: {},
       description: "higher first; default: the order of sinks",
     }),
@@ -503,6 +505,7 @@ export const LoadBalanceProcessor = Strict(
     type: Type.Literal("load_balance"),
     selector: Type.Union([Type.Literal("round_robin"), Type.Literal("random")], {
       default: "round_robin",
+      description: "the order in which sinks get batches",
     }),
     backoff: Type.Boolean({
       default: true,
@@ -521,7 +524,9 @@ export const SinkGroup = Strict({
     minItems: 2,
     description: "sinks of the group; they must drain the same channel",
   }),
-  processor: Type.Union([FailoverProcessor, LoadBalanceProcessor]),
+  processor: Type.Union([FailoverProcessor, LoadBalanceProcessor], {
+    description: "how the group's sinks share the channel's batches",
+  }),
 });
 
 // ---------------------------------------------------------------- the file
@@ -542,7 +547,7 @@ export const AgentSettings = Strict(
     }),
     log_level: Type.Union(
       LOG_LEVELS.map((l) => Type.Literal(l)),
-      { default: "info" },
+      { default: "info", description: "the least severe log messages written (pino levels)" },
     ),
     http: Type.Optional(
       Strict(
@@ -567,13 +572,27 @@ export const AgentSettings = Strict(
 export const AgentConfig = Strict(
   {
     agent: AgentSettings,
-    sources: Type.Record(ComponentName, Source, { description: "named sources", minProperties: 1 }),
+    // additionalProperties: a name that does not match ComponentName is an error, not ignored.
+    sources: Type.Record(ComponentName, Source, {
+      additionalProperties: false,
+      description: "named sources",
+      minProperties: 1,
+      examples: [{ host: { type: "sysinfo", channels: ["events"] } }],
+    }),
     channels: Type.Record(ComponentName, Channel, {
+      additionalProperties: false,
       description: "named channels",
       minProperties: 1,
+      examples: [{ events: { type: "file" } }],
     }),
-    sinks: Type.Record(ComponentName, Sink, { description: "named sinks", minProperties: 1 }),
+    sinks: Type.Record(ComponentName, Sink, {
+      additionalProperties: false,
+      description: "named sinks",
+      minProperties: 1,
+      examples: [{ kafka: { type: "kafka", channel: "events", brokers: ["127.0.0.1:9092"] } }],
+    }),
     sink_groups: Type.Record(ComponentName, SinkGroup, {
+      additionalProperties: false,
       default: {},
       description: "named sink groups",
     }),

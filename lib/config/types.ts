@@ -50,9 +50,16 @@ export function Strict<T extends Parameters<typeof Type.Object>[0]>(
 }
 
 /** Names of components, as the keys of `sources`, `channels`, `sinks`. */
+export const COMPONENT_NAME_PATTERN = "^[A-Za-z][A-Za-z0-9_-]*$";
+
 export const ComponentName = Type.String({
-  pattern: "^[A-Za-z][A-Za-z0-9_-]*$",
+  pattern: COMPONENT_NAME_PATTERN,
   description: "a name of letters, digits, _ and -, starting with a letter",
 });
+
+/** A value that names a component (`channel: events`): a ComponentName, with its own description. */
+export function ComponentRef(description: string) {
+  return Type.String({ pattern: COMPONENT_NAME_PATTERN, description });
+}
 
 export type { TSchema };
