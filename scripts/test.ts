@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { describeError } from "../lib/errors.js";
 import { stackLayout } from "./stack/layout.js";
-import { type GroupName, stackDown, stackUp } from "./stack/stack.js";
+import { withLocalStack } from "./stack/stack.js";
 
 const say = (line: string) => console.log(`[test] ${line}`);
 
@@ -40,30 +40,7 @@ async function main(): Promise<number> {
   if ((await run("npx", ["biome", "check", "--error-on-warnings", "."])) !== 0) return 1;
 
   const layout = stackLayout();
-  const groups: GroupName[] = [];
-  if (!process.env.KAFKA_BROKERS) groups.push("kafka");
-  if (!process.env.HIVE_HOST) groups.push("hive");
-  let started: string[] = [];
-  const stop = async () => {
-    if (started.length === 0) return;
-    say(`stopping what the tests started: ${started.join(", ")}`);
-    const names = started;
-    started = [];
-    await stackDown(layout, { services: names, say });
-  };
-  process.once("SIGINT", () => {
-    void stop().finally(() => process.exit(130));
-  });
-  try {
-    if (groups.length > 0) {
-      say(`local stack: ${groups.join(", ")}`);
-      const up = await stackUp(layout, { brokers: 1, groups, say });
-      started = up.flatMap((g) => g.started);
-      for (const g of up)
-        say(
-          `${g.name} at ${g.endpoint} (${g.started.length > 0 ? `started in ${g.seconds.toFixed(1)} s` : "already running"})`,
-        );
-    }
+  return withLocalStack(layout, ["kafka", "hive"], say, async () => {
     const counts = { pass: 0, fail: 0, skip: 0, todo: 0 };
     const code = await run("npx", ["ava", "--tap", ...process.argv.slice(2)], (line) => {
       const m = /^# (pass|fail|skip|todo)\s+(\d+)/.exec(line);
@@ -72,9 +49,7 @@ async function main(): Promise<number> {
     if (code !== 0 && counts.fail === 0) counts.fail = 1;
     console.log(`\ntests: ${counts.pass} passed, ${counts.fail} failed, ${counts.skip} skipped`);
     return code;
-  } finally {
-    await stop();
-  }
+  });
 }
 
 main().then(

@@ -249,3 +249,49 @@ async function writeKafkaMode(layout: StackLayout, brokers: BrokerCount): Promis
   await mkdir(path.dirname(kafkaModeFile(layout)), { recursive: true });
   await writeFile(kafkaModeFile(layout), `${brokers}\n`);
 }
+
+/**
+ * Runs `work` with the local stack's `groups` up: starts what does not run yet and stops, at
+ * the end (and on SIGINT), exactly what it started. Groups whose endpoint the environment
+ * points elsewhere (KAFKA_BROKERS, HIVE_HOST) are not started.
+ */
+export async function withLocalStack<T>(
+  layout: StackLayout,
+  wanted: readonly GroupName[],
+  say: (line: string) => void,
+  work: () => Promise<T>,
+): Promise<T> {
+  const external: Record<GroupName, string | undefined> = {
+    kafka: process.env.KAFKA_BROKERS,
+    hive: process.env.HIVE_HOST,
+  };
+  const groups = wanted.filter((g) => !external[g]);
+  let started: string[] = [];
+  const stop = async () => {
+    const names = started;
+    started = [];
+    if (names.length === 0) return;
+    say(`stopping what was started: ${names.join(", ")}`);
+    await stackDown(layout, { services: names, say });
+  };
+  const onInterrupt = () => {
+    void stop().finally(() => process.exit(130));
+  };
+  process.once("SIGINT", onInterrupt);
+  try {
+    if (groups.length > 0) {
+      say(`local stack: ${groups.join(", ")}`);
+      const up = await stackUp(layout, { brokers: 1, groups, say });
+      started = up.flatMap((g) => g.started);
+      for (const g of up) {
+        say(
+          `${g.name} at ${g.endpoint} (${g.started.length > 0 ? `started in ${g.seconds.toFixed(1)} s` : "already running"})`,
+        );
+      }
+    }
+    return await work();
+  } finally {
+    process.off("SIGINT", onInterrupt);
+    await stop();
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * `npm run bench -- <suite> [args]`: the benchmark scripts, with the local Kafka started when
+ * a suite needs it and not running (and stopped again after).
+ *   agent     sysinfo sample cycle cost and RSS, then pipeline throughput to Kafka
+ *   sysinfo   scripts/bench/sysinfo.ts
+ *   pipeline  scripts/bench/pipeline.ts
+ *   channels  scripts/bench/channels.ts
+ * Arguments after the suite go to its scripts (e.g. --runs 5).
+ */
+import { spawn } from "node:child_process";
+import { describeError } from "../lib/errors.js";
+import { stackLayout } from "./stack/layout.js";
+import { withLocalStack } from "./stack/stack.js";
+
+const SUITES: Record<string, { scripts: string[]; kafka: boolean }> = {
+  agent: { scripts: ["sysinfo", "pipeline"], kafka: true },
+  sysinfo: { scripts: ["sysinfo"], kafka: false },
+  pipeline: { scripts: ["pipeline"], kafka: true },
+  channels: { scripts: ["channels"], kafka: false },
+};
+
+function run(script: string, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", `scripts/bench/${script}.ts`, ...args],
+      { stdio: "inherit" },
+    );
+    child.on("error", reject);
+    child.on("close", (code) => resolve(code ?? 1));
+  });
+}
+
+const [name = "", ...args] = process.argv.slice(2);
+const suite = SUITES[name];
+if (suite === undefined) {
+  console.error(`usage: npm run bench -- <${Object.keys(SUITES).join("|")}> [args]`);
+  process.exit(2);
+}
+const say = (line: string) => console.log(`[bench] ${line}`);
+const all = async () => {
+  for (const script of suite.scripts) {
+    const code = await run(script, args);
+    if (code !== 0) return code;
+  }
+  return 0;
+};
+withLocalStack(stackLayout(), suite.kafka ? ["kafka"] : [], say, all).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`[bench] ${describeError(error)}`);
+    process.exit(1);
+  },
+);
