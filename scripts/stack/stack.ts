@@ -260,6 +260,8 @@ export async function withLocalStack<T>(
   wanted: readonly GroupName[],
   say: (line: string) => void,
   work: () => Promise<T>,
+  /** false: SIGINT is left to `work` (which then returns), the stop follows as usual. */
+  stopOnInterrupt = true,
 ): Promise<T> {
   const external: Record<GroupName, string | undefined> = {
     kafka: process.env.KAFKA_BROKERS,
@@ -277,7 +279,7 @@ export async function withLocalStack<T>(
   const onInterrupt = () => {
     void stop().finally(() => process.exit(130));
   };
-  process.once("SIGINT", onInterrupt);
+  if (stopOnInterrupt) process.once("SIGINT", onInterrupt);
   try {
     if (groups.length > 0) {
       say(`local stack: ${groups.join(", ")}`);
