@@ -1,0 +1,407 @@
+/**
+ * The file channel: a checksummed write-ahead log that survives kill -9, a torn write, bit rot
+ * and a full disk. The same design is described for operators in docs/durability.md.
+ *
+ * Files in the channel folder (`dir`):
+ * - `log-<n>.wal` segments, appended in order, rolled at segment_bytes. Every record is
+ *   [length u32][crc32 u32][type u8][payload] (record.ts): HEADER first in each segment (epoch,
+ *   next seq), then PUT (seq + the event's JSON) and TAKE (the seq ranges committed by a take,
+ *   or evicted by drop_oldest).
+ * - `checkpoint`: one record (epoch, next seq, a log position P, the seqs live at P as ranges),
+ *   replaced atomically (temp, fsync, rename, fsync dir) every checkpoint_interval and at stop.
+ * - `lock`: O_EXCL, the owner's pid; a lock whose pid is dead is taken over.
+ *
+ * Put: the batch is serialized once, its PUT records go out as ONE write, then one fdatasync with
+ * fsync=every_commit (interval: a timer syncs; never: the OS does). Only then are the events in
+ * the queue and the put resolved. Seqs are assigned in put order and never reused: the next seq
+ * after a restart is one more than the highest ever seen (in a checkpoint, header, PUT or TAKE).
+ * Take commit: one small TAKE record, written and synced the same way (group commit: a put and
+ * the take commits that arrive meanwhile share a write and an fsync).
+ *
+ * Disk use: a segment is deleted once it and every older segment hold no live event (oldest
+ * first, so a TAKE record is never lost while the PUT it cancels still exists). max_bytes
+ * counts the segments and the checkpoint; a put that would exceed it is "full" (block or
+ * drop_oldest, like the capacity in events).
+ *
+ * Recovery (recovery.ts): read the checkpoint (unreadable → replay everything), replay all
+ * segments: before P, PUTs count only if live at P; after P, PUTs add and TAKEs remove. A bad
+ * record at the end of the last segment is a torn write: cut off, warned, the put it belonged to
+ * had not resolved. A bad record elsewhere is skipped by scanning for the next valid record;
+ * the events it held (the gap in the PUT seqs) are logged at error level and counted as
+ * `corrupt`. Events of takes that had not committed come back: at-least-once, duplicates only
+ * from uncommitted takes. The log always restarts on a new segment, and a checkpoint is written
+ * before the first put.
+ *
+ * Full disk: a failed append is cut back off the segment (ftruncate), the put rejects with a
+ * retriable HF_CHANNEL_IO (back-pressure to the source) and nothing of it stays. If even the cut
+ * fails, its seqs are never handed out again and the log moves to a new segment.
+ *
+ * Memory: every live event stays in memory as its JSON string (the form already made for the
+ * log; parsed again when taken), bounded by capacity and max_bytes: ~430 heap bytes for a
+ * 368-byte cpu record, 1.2× its size on disk (measured by scripts/bench/channels.ts). Not reading
+ * events back from the segments keeps takes free of disk reads; the price is that a full
+ * 256 MiB channel holds ~300 MB of heap.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import { HostflowError } from "../../../lib/errors.js";
+import type { FileChannelConfig } from "../../config/schema.js";
+import type { AgentEvent, Channel, ChannelEvent, ComponentContext } from "../../core/types.js";
+import { type QueueStore, TransactionalQueue } from "../queue.js";
+import { writeCheckpoint } from "./checkpoint.js";
+import { acquireLock } from "./lock.js";
+import {
+  encodeJson,
+  encodePuts,
+  encodeTake,
+  type PreparedPut,
+  preparePut,
+  RECORD_OVERHEAD,
+  RecordType,
+  toRanges,
+} from "./record.js";
+import { type FileEntry, recover } from "./recovery.js";
+import { SegmentLog } from "./segments.js";
+
+/** Room kept for a segment header and the checkpoint growing between two writes of it. */
+const BYTES_SLACK = 8 * 1024;
+const IO_ERROR_MEMORY_MS = 60_000;
+
+export function createFileChannel(
+  name: string,
+  options: FileChannelConfig,
+  ctx: ComponentContext,
+): Channel {
+  const dir = options.dir;
+  if (dir === undefined) {
+    throw new HostflowError("HF_CONFIG_INVALID", `file channel ${name} has no dir`, {
+      context: { channel: name },
+    });
+  }
+  const log = ctx.logger.child({ channel: name });
+  // A segment must be small against max_bytes, or one live event could pin the whole budget.
+  const segmentBytes = Math.max(4096, Math.min(options.segment_bytes, options.max_bytes / 4));
+
+  let state: "new" | "starting" | "running" | "stopped" = "new";
+  let epoch: string | undefined;
+  let queue: TransactionalQueue<FileEntry, PreparedPut> | undefined;
+  let wal: SegmentLog | undefined;
+  let releaseLock: (() => Promise<void>) | undefined;
+  let checkpointBytes = 0;
+  /** Live events per segment: a segment whose count is 0 (and all older ones') can go. */
+  const segmentLive = new Map<number, number>();
+  let lastIoErrorAt = 0;
+  let lastIoError: string | undefined;
+  const timers: NodeJS.Timeout[] = [];
+
+  const notRunning = () =>
+    new HostflowError(
+      "HF_CHANNEL_CLOSED",
+      state === "stopped" ? `channel ${name} is stopped` : `channel ${name} is not started`,
+      { context: { channel: name } },
+    );
+  const running = () => {
+    if (state !== "running" || !queue || !wal) throw notRunning();
+    return { queue, wal };
+  };
+  const ioFailed = (error: unknown) => {
+    lastIoErrorAt = Date.now();
+    lastIoError = error instanceof Error ? error.message : String(error);
+  };
+  const diskBytes = () => (wal ? wal.bytes : 0) + checkpointBytes;
+  const updateBytes = () => ctx.metrics.channelBytes.set({ channel: name }, diskBytes());
+
+  const forget = (entries: readonly FileEntry[]) => {
+    for (const e of entries) segmentLive.set(e.segment, (segmentLive.get(e.segment) ?? 1) - 1);
+  };
+
+  /** Deletes the oldest segments while none of their events is left. */
+  const deleteDeadSegments = async () => {
+    if (!wal) return;
+    let freed = false;
+    for (const segment of [...wal.sizes.keys()]) {
+      if (segment === wal.activeSegment || (segmentLive.get(segment) ?? 0) > 0) break;
+      await wal.delete(segment);
+      segmentLive.delete(segment);
+      freed = true;
+    }
+    if (freed) {
+      updateBytes();
+      queue?.roomChanged();
+    }
+  };
+
+  const failIo = (error: unknown, what: string): never => {
+    ioFailed(error);
+    log.error({ err: error }, `channel ${name}: ${what} failed`);
+    throw error instanceof HostflowError
+      ? error
+      : new HostflowError("HF_CHANNEL_IO", `channel ${name}: ${what} failed`, {
+          cause: error,
+          retriable: true,
+          context: { channel: name },
+        });
+  };
+
+  const store: QueueStore<FileEntry, PreparedPut> = {
+    prepare: (events) => {
+      const batch = preparePut(events);
+      return { batch, bytes: batch.bytes };
+    },
+    fitsBytes: (bytes, evicting) => {
+      if (!wal) return true;
+      let incoming = bytes + BYTES_SLACK;
+      let reclaim = 0;
+      if (evicting.length > 0) {
+        incoming += RECORD_OVERHEAD + 4 + 16 * evicting.length;
+        const evictedPer = new Map<number, number>();
+        for (const e of evicting) evictedPer.set(e.segment, (evictedPer.get(e.segment) ?? 0) + 1);
+        for (const [segment, size] of wal.sizes) {
+          if (segment === wal.activeSegment) break;
+          const left = (segmentLive.get(segment) ?? 0) - (evictedPer.get(segment) ?? 0);
+          if (left > 0) break;
+          reclaim += size;
+        }
+      }
+      return diskBytes() + incoming - reclaim <= options.max_bytes;
+    },
+    commitPut: async (batch, firstSeq, evicted) => {
+      const w = running().wal;
+      const buffers: Buffer[] = [];
+      if (evicted.length > 0) {
+        buffers.push(encodeTake(toRanges(evicted.map((e) => e.seq).sort((a, b) => a - b))));
+      }
+      buffers.push(encodePuts(batch, firstSeq));
+      let at: { segment: number };
+      try {
+        at = await w.append(buffers);
+      } catch (error) {
+        if (error instanceof HostflowError && error.context.outcome === "unknown") {
+          // The records may be on disk: their seqs must never name other events.
+          queue?.skipSeqs(batch.json.length);
+        }
+        return failIo(error, "put");
+      }
+      const entries = batch.json.map((json, i) => ({
+        seq: firstSeq + i,
+        json,
+        segment: at.segment,
+      }));
+      segmentLive.set(at.segment, (segmentLive.get(at.segment) ?? 0) + entries.length);
+      if (evicted.length > 0) {
+        forget(evicted);
+        await deleteDeadSegments();
+      }
+      updateBytes();
+      return entries;
+    },
+    materialize: (entries) =>
+      entries.map((e) => {
+        const event = JSON.parse(e.json) as ChannelEvent;
+        event.seq = e.seq;
+        return event;
+      }),
+    commitTake: async (entries) => {
+      const w = running().wal;
+      const seqs = entries.map((e) => e.seq).sort((a, b) => a - b);
+      try {
+        await w.append([encodeTake(toRanges(seqs))]);
+      } catch (error) {
+        failIo(error, "take commit");
+      }
+      forget(entries);
+      await deleteDeadSegments();
+      updateBytes();
+    },
+  };
+
+  /**
+   * Syncs the log and records its end and the seqs live there. Runs while no put commits (or
+   * after the last one), so every PUT before that position is in `ready` or in a take; a TAKE
+   * record being written meanwhile only makes its events count as live: redelivered at worst.
+   */
+  const checkpoint = async (
+    q: TransactionalQueue<FileEntry, PreparedPut>,
+    w: SegmentLog,
+    ready: Iterable<FileEntry>,
+  ) => {
+    const position = await w.sync();
+    const seqs: number[] = [];
+    for (const e of ready) seqs.push(e.seq);
+    for (const e of q.takenEntries()) seqs.push(e.seq);
+    checkpointBytes = await writeCheckpoint(dir, {
+      version: 1,
+      epoch: epoch as string,
+      nextSeq: q.nextSeq,
+      segment: position.segment,
+      offset: position.offset,
+      live: toRanges(Float64Array.from(seqs).sort()),
+      writtenAt: new Date().toISOString(),
+    });
+    updateBytes();
+  };
+
+  const periodicCheckpoint = async () => {
+    if (state !== "running" || !queue || !wal) return;
+    const q = queue;
+    const w = wal;
+    try {
+      await q.whilePutsPaused(() => checkpoint(q, w, q.readyEntries()));
+    } catch (error) {
+      if (state !== "running") return;
+      ioFailed(error);
+      log.error({ err: error }, `channel ${name}: checkpoint failed`);
+    }
+  };
+
+  return {
+    name,
+    type: "file",
+    get stream(): string {
+      if (epoch === undefined) throw notRunning();
+      return `${name}@${epoch}`;
+    },
+    start: async () => {
+      if (state !== "new") throw notRunning();
+      state = "starting";
+      const began = Date.now();
+      try {
+        await mkdir(dir, { recursive: true });
+      } catch (error) {
+        state = "new";
+        throw new HostflowError("HF_CHANNEL_IO", `channel ${name}: cannot create ${dir}`, {
+          cause: error,
+          context: { channel: name, dir },
+        });
+      }
+      releaseLock = await acquireLock(dir, name, log).catch((error: unknown) => {
+        state = "new";
+        throw error;
+      });
+      try {
+        const recovered = await recover(dir, name, log);
+        epoch = recovered.epoch ?? randomBytes(6).toString("hex");
+        const e = epoch;
+        checkpointBytes = recovered.checkpointBytes;
+        ctx.metrics.count(name, "channel", "corrupt", recovered.corrupt);
+        if (recovered.damaged > 0) {
+          log.error(
+            { damaged: recovered.damaged, lostEvents: recovered.corrupt },
+            `channel ${name}: ${recovered.damaged} damaged stretches in the log were skipped; ${recovered.corrupt} events lost`,
+          );
+        }
+        for (const entry of recovered.entries) {
+          segmentLive.set(entry.segment, (segmentLive.get(entry.segment) ?? 0) + 1);
+        }
+        const q = new TransactionalQueue<FileEntry, PreparedPut>(
+          {
+            name,
+            capacity: options.capacity,
+            transactionCapacity: options.transaction_capacity,
+            whenFull: options.when_full,
+            byteFill: () => diskBytes() / options.max_bytes,
+          },
+          store,
+          ctx,
+          { nextSeq: recovered.nextSeq, entries: recovered.entries },
+        );
+        const w = await SegmentLog.open(
+          {
+            dir,
+            channel: name,
+            segmentBytes,
+            fsync: options.fsync,
+            header: (segment) =>
+              encodeJson(RecordType.HEADER, { epoch: e, nextSeq: q.nextSeq, segment }),
+          },
+          recovered.segments,
+        );
+        queue = q;
+        wal = w;
+        state = "running";
+        await deleteDeadSegments();
+        await checkpoint(q, w, q.readyEntries());
+        q.updateGauges();
+        if (options.fsync === "interval") {
+          timers.push(
+            setInterval(
+              () => {
+                w.sync().catch((error: unknown) => {
+                  ioFailed(error);
+                  log.error({ err: error }, `channel ${name}: fsync failed`);
+                });
+              },
+              Math.max(1, options.fsync_interval),
+            ),
+          );
+        }
+        timers.push(
+          setInterval(() => void periodicCheckpoint(), Math.max(1, options.checkpoint_interval)),
+        );
+        for (const timer of timers) timer.unref();
+        log.info(
+          {
+            stream: `${name}@${epoch}`,
+            events: recovered.entries.length,
+            nextSeq: recovered.nextSeq,
+            bytes: diskBytes(),
+            ms: Date.now() - began,
+          },
+          `file channel ${name} opened ${dir}: ${recovered.entries.length} events from before, next seq ${recovered.nextSeq}`,
+        );
+      } catch (error) {
+        state = "stopped";
+        await wal?.close();
+        await releaseLock?.();
+        throw error instanceof HostflowError
+          ? error
+          : new HostflowError("HF_CHANNEL_IO", `channel ${name}: cannot open ${dir}`, {
+              cause: error,
+              context: { channel: name, dir },
+            });
+      }
+    },
+    stop: async () => {
+      if (state !== "running" || !queue || !wal) {
+        state = "stopped";
+        return;
+      }
+      const q = queue;
+      const w = wal;
+      for (const timer of timers) clearInterval(timer);
+      state = "stopped";
+      const { ready, inFlight } = await q.close();
+      try {
+        // The closing checkpoint: the next start replays only what was written since.
+        await checkpoint(q, w, ready);
+      } catch (error) {
+        log.error(
+          { err: error },
+          `channel ${name}: closing checkpoint failed; the next start replays the log`,
+        );
+      } finally {
+        await w.close();
+        await releaseLock?.();
+      }
+      log.info(
+        { kept: ready.length + inFlight, inTakes: inFlight },
+        `file channel ${name} stopped; ${ready.length + inFlight} events kept for the next start`,
+      );
+    },
+    health: () => {
+      const size = queue?.size() ?? 0;
+      const fill = queue?.fill() ?? 0;
+      const recentError = Date.now() - lastIoErrorAt < IO_ERROR_MEMORY_MS;
+      return {
+        ok: !recentError,
+        detail: `${state}: size ${size}/${options.capacity}, fill ${fill.toFixed(2)}, ${diskBytes()}/${options.max_bytes} bytes${recentError ? `; IO error ${Math.round((Date.now() - lastIoErrorAt) / 1000)}s ago: ${lastIoError}` : ""}`,
+      };
+    },
+    put: async (events: readonly AgentEvent[], signal?: AbortSignal) =>
+      running().queue.put(events, signal),
+    take: async (max: number, waitMs: number, signal?: AbortSignal) =>
+      running().queue.take(max, waitMs, signal),
+    size: () => queue?.size() ?? 0,
+    fill: () => queue?.fill() ?? 0,
+  };
+}
