@@ -201,26 +201,47 @@ export function createFileChannel(
         event.seq = e.seq;
         return event;
       }),
-    commitTake: async (entries) => {
-      const w = running().wal;
-      const seqs = entries.map((e) => e.seq).sort((a, b) => a - b);
-      try {
-        await w.append([encodeTake(toRanges(seqs))]);
-      } catch (error) {
-        failIo(error, "take commit");
-      }
-      forget(entries);
-      await deleteDeadSegments();
-      updateBytes();
-    },
+    commitTake: (entries) =>
+      takesAndCheckpoints(async () => {
+        const w = running().wal;
+        const seqs = entries.map((e) => e.seq).sort((a, b) => a - b);
+        try {
+          await w.append([encodeTake(toRanges(seqs))]);
+        } catch (error) {
+          failIo(error, "take commit");
+        }
+        forget(entries);
+        await deleteDeadSegments();
+        updateBytes();
+      }),
+  };
+
+  /**
+   * Take commits and checkpoints run one at a time. A checkpoint taken while a TAKE record was
+   * already in the log but its events not yet forgotten would list them as live at a position
+   * after that record: replay would skip the record and hand a committed take out again (seen
+   * under load in the kill -9 test). Serialized, a TAKE record is either before the checkpoint's
+   * position with its events gone from the snapshot, or after it and replayed.
+   */
+  let exclusive: Promise<unknown> = Promise.resolve();
+  const takesAndCheckpoints = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = exclusive.then(work, work);
+    exclusive = run.catch(() => undefined);
+    return run;
   };
 
   /**
    * Syncs the log and records its end and the seqs live there. Runs while no put commits (or
-   * after the last one), so every PUT before that position is in `ready` or in a take; a TAKE
-   * record being written meanwhile only makes its events count as live: redelivered at worst.
+   * after the last one) and no take commits, so every PUT before that position is in `ready` or
+   * in an open take, and every TAKE before it has removed its events.
    */
-  const checkpoint = async (
+  const checkpoint = (
+    q: TransactionalQueue<FileEntry, PreparedPut>,
+    w: SegmentLog,
+    ready: Iterable<FileEntry>,
+  ) => takesAndCheckpoints(() => writeCheckpointAt(q, w, ready));
+
+  const writeCheckpointAt = async (
     q: TransactionalQueue<FileEntry, PreparedPut>,
     w: SegmentLog,
     ready: Iterable<FileEntry>,
