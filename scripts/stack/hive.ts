@@ -104,8 +104,12 @@ export function hiveGroup(layout: StackLayout): ServiceGroup {
         async prepare(_java: Java, classpath: string) {
           const dataDir = layout.data(name);
           const conf = layout.conf(name);
-          await mkdir(dataDir, { recursive: true });
           await mkdir(conf, { recursive: true });
+          // Hive creates these on first use, racily: two sessions opened at once can both fail
+          // to mkdir the parent ("Couldn't create directory …/resources"). Made up front instead.
+          for (const sub of ["tmp", "scratch", "scratch-local", "resources", "operation_logs"]) {
+            await mkdir(path.join(dataDir, sub), { recursive: true });
+          }
           const log4j2 = path.join(conf, "log4j2.properties");
           await writeFile(log4j2, LOG4J2);
           // Spark would otherwise pick the first non-loopback interface for its driver.
