@@ -341,9 +341,15 @@ function connectError(error: unknown, endpoint: string, timeoutMs: number): Host
       },
     );
   }
-  const code = (error as { code?: unknown } | null)?.code;
+  // A socket error has a system code (ECONNREFUSED); hive-driver's StatusError (a failed
+  // OpenSession) is no Error but carries the server's message.
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   const reason =
-    typeof code === "string" ? code : error instanceof Error ? error.message : String(error);
+    typeof code === "string"
+      ? code
+      : typeof message === "string"
+        ? (firstLine(message) ?? "no reason given")
+        : String(error);
   return new HostflowError(
     "HF_HIVE_UNREACHABLE",
     `cannot connect to HiveServer2 at ${endpoint}: ${reason}`,
