@@ -59,6 +59,14 @@ export class AgentMetrics {
     registers: [this.registry],
   });
 
+  /** hostflow_events_total summed over one component and outcome (all kinds). */
+  async total(component: string, outcome: string): Promise<number> {
+    const { values } = await this.events.get();
+    return values
+      .filter((v) => v.labels.component === component && v.labels.outcome === outcome)
+      .reduce((sum, v) => sum + v.value, 0);
+  }
+
   count(
     component: string,
     kind: "source" | "channel" | "sink" | "interceptor",

@@ -30,13 +30,6 @@ const RUNS = Number(args.runs);
 const BATCH = Number(args.batch);
 const brokers = endpointsFromEnv().kafkaBrokers;
 
-async function committed(agent: Agent): Promise<number> {
-  const { values } = await agent.metrics.events.get();
-  return values
-    .filter((v) => v.labels.component === "kafka" && v.labels.outcome === "committed")
-    .reduce((s, v) => s + v.value, 0);
-}
-
 async function once(
   channel: "memory" | "file",
   run: number,
@@ -71,7 +64,7 @@ sinks:
   const agent = new Agent(config, defaultRegistry(), createLogger("bench", "error"));
   const started = performance.now();
   await agent.start();
-  while ((await committed(agent)) < EVENTS) await sleep(5);
+  while ((await agent.metrics.total("kafka", "committed")) < EVENTS) await sleep(5);
   const seconds = (performance.now() - started) / 1000;
   await agent.stop();
   const offsets = await admin.fetchTopicOffsets(topic);

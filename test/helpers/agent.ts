@@ -19,15 +19,8 @@ export function agentFromYaml(yaml: string, env: NodeJS.ProcessEnv = {}): Agent 
 }
 
 /** The value of hostflow_events_total for one component and outcome. */
-export async function eventCount(
-  agent: Agent,
-  component: string,
-  outcome: string,
-): Promise<number> {
-  const { values } = await agent.metrics.events.get();
-  return values
-    .filter((v) => v.labels.component === component && v.labels.outcome === outcome)
-    .reduce((sum, v) => sum + v.value, 0);
+export function eventCount(agent: Agent, component: string, outcome: string): Promise<number> {
+  return agent.metrics.total(component, outcome);
 }
 
 export async function waitFor(

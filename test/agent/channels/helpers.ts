@@ -29,15 +29,8 @@ export const WARN = 40;
 export const ERROR = 50;
 
 /** hostflow_events_total for one channel and outcome. */
-export async function counted(
-  ctx: ComponentContext,
-  channel: string,
-  outcome: string,
-): Promise<number> {
-  const { values } = await ctx.metrics.events.get();
-  return values
-    .filter((v) => v.labels.component === channel && v.labels.outcome === outcome)
-    .reduce((sum, v) => sum + v.value, 0);
+export function counted(ctx: ComponentContext, channel: string, outcome: string): Promise<number> {
+  return ctx.metrics.total(channel, outcome);
 }
 
 export function sample(i: number): AgentEvent {

@@ -12,15 +12,12 @@ export function testContext(component = "test"): ComponentContext {
 }
 
 /** hostflow_events_total for one component and outcome. */
-export async function counted(
+export function counted(
   ctx: ComponentContext,
   component: string,
   outcome: string,
 ): Promise<number> {
-  const { values } = await ctx.metrics.events.get();
-  return values
-    .filter((v) => v.labels.component === component && v.labels.outcome === outcome)
-    .reduce((sum, v) => sum + v.value, 0);
+  return ctx.metrics.total(component, outcome);
 }
 
 /** An emit that keeps every batch; `done` resolves once `expected` events arrived. */
