@@ -169,6 +169,21 @@ export const SYSINFO_MEASUREMENTS = [
   "processes",
 ] as const;
 
+/** Pseudo and read-only image file systems, which Telegraf's disk input also leaves out. */
+export const DEFAULT_IGNORE_FS = [
+  "tmpfs",
+  "devtmpfs",
+  "devfs",
+  "iso9660",
+  "overlay",
+  "aufs",
+  "squashfs",
+  "proc",
+  "sysfs",
+  "cgroup",
+  "cgroup2",
+] as const;
+
 export const SysinfoSource = Strict(
   {
     type: Type.Literal("sysinfo"),
@@ -189,19 +204,7 @@ export const SysinfoSource = Strict(
     }),
     mounts: Type.Optional(IncludeExclude("mount points", ["/", "/var*"])),
     ignore_fs: Type.Array(Type.String(), {
-      default: [
-        "tmpfs",
-        "devtmpfs",
-        "devfs",
-        "iso9660",
-        "overlay",
-        "aufs",
-        "squashfs",
-        "proc",
-        "sysfs",
-        "cgroup",
-        "cgroup2",
-      ],
+      default: [...DEFAULT_IGNORE_FS],
       description: "file system types never sampled by disk",
     }),
     devices: Type.Optional(IncludeExclude("block devices (diskio)", ["sd*", "nvme*"])),

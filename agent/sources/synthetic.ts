@@ -327,10 +327,6 @@ export class Fleet {
     const available = free + buffered + cached * 0.9;
     const slab = 0.02 * h.memTotal;
     const swapUsed = Math.round(h.swapUsed * h.swapTotal);
-    const rootUsed = Math.round(h.rootUsed * h.rootTotal);
-    const varUsed = Math.round(h.varUsed * h.varTotal);
-    const rootInodesUsed = Math.round(h.rootInodes * h.rootUsed * 0.3);
-    const varInodesUsed = Math.round(h.varInodes * h.varUsed * 0.2);
     const running = 1 + Math.floor((cpu / 100) * h.nCpus * r.next());
     const blocked = r.next() < 0.1 ? 1 : 0;
     const zombies = r.next() < 0.02 ? 1 : 0;
@@ -409,28 +405,12 @@ export class Fleet {
     push(
       "disk",
       { path: "/", device: "sda1", fstype: "ext4", mode: "rw", host },
-      {
-        total: h.rootTotal,
-        free: h.rootTotal - rootUsed,
-        used: rootUsed,
-        used_percent: (100 * rootUsed) / h.rootTotal,
-        inodes_total: h.rootInodes,
-        inodes_free: h.rootInodes - rootInodesUsed,
-        inodes_used: rootInodesUsed,
-      },
+      diskFields(h.rootTotal, h.rootUsed, h.rootInodes, 0.3),
     );
     push(
       "disk",
       { path: "/var", device: "sda2", fstype: "xfs", mode: "rw", host },
-      {
-        total: h.varTotal,
-        free: h.varTotal - varUsed,
-        used: varUsed,
-        used_percent: (100 * varUsed) / h.varTotal,
-        inodes_total: h.varInodes,
-        inodes_free: h.varInodes - varInodesUsed,
-        inodes_used: varInodesUsed,
-      },
+      diskFields(h.varTotal, h.varUsed, h.varInodes, 0.2),
     );
     push(
       "diskio",
@@ -557,6 +537,26 @@ class SyntheticSource extends DrivenSource {
     }
     await flush(true);
   }
+}
+
+/** Telegraf's disk fields for a file system `usedShare` full, its inodes `inodeShare` as full. */
+function diskFields(
+  total: number,
+  usedShare: number,
+  inodes: number,
+  inodeShare: number,
+): Record<string, number> {
+  const used = Math.round(usedShare * total);
+  const inodesUsed = Math.round(inodes * usedShare * inodeShare);
+  return {
+    total,
+    free: total - used,
+    used,
+    used_percent: (100 * used) / total,
+    inodes_total: inodes,
+    inodes_free: inodes - inodesUsed,
+    inodes_used: inodesUsed,
+  };
 }
 
 export function createSyntheticSource(

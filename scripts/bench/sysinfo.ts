@@ -18,7 +18,11 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import si from "systeminformation";
 import ts from "typescript";
-import { SYSINFO_MEASUREMENTS, type SysinfoSourceConfig } from "../../agent/config/schema.js";
+import {
+  DEFAULT_IGNORE_FS,
+  SYSINFO_MEASUREMENTS,
+  type SysinfoSourceConfig,
+} from "../../agent/config/schema.js";
 import { AgentMetrics } from "../../agent/core/metrics.js";
 import type { ComponentContext } from "../../agent/core/types.js";
 import { createSyntheticSource } from "../../agent/sources/synthetic.js";
@@ -54,19 +58,7 @@ function config(measurements: SysinfoSourceConfig["measurements"]): SysinfoSourc
     measurements,
     percpu: false,
     totalcpu: true,
-    ignore_fs: [
-      "tmpfs",
-      "devtmpfs",
-      "devfs",
-      "iso9660",
-      "overlay",
-      "aufs",
-      "squashfs",
-      "proc",
-      "sysfs",
-      "cgroup",
-      "cgroup2",
-    ],
+    ignore_fs: [...DEFAULT_IGNORE_FS],
   };
 }
 
