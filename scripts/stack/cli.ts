@@ -1,7 +1,5 @@
 import { rm } from "node:fs/promises";
-import yargs from "yargs";
-import { hideBin } from "yargs/helpers";
-import { describeError } from "../../lib/errors.js";
+import { runCli } from "../../lib/cli.js";
 import { BROKER_COUNTS, type BrokerCount } from "./kafka.js";
 import { stackLayout } from "./layout.js";
 import { GROUP_NAMES, type GroupName, stackDown, stackStatus, stackUp } from "./stack.js";
@@ -15,82 +13,71 @@ const onlyOption = {
   describe: "limit to these parts of the stack",
 } as const;
 
-await yargs(hideBin(process.argv))
-  .scriptName("npm run stack --")
-  .usage(
-    "$0 <command>\n\nThe local Kafka (KRaft) and HiveServer2 (Spark Thrift Server) on 127.0.0.1.",
-  )
-  .command(
-    "up",
-    "start the stack (idempotent) and wait until it answers",
-    (y) =>
-      y
-        .option("brokers", {
-          choices: BROKER_COUNTS,
-          default: 1 as BrokerCount,
-          describe: "Kafka nodes: 1 (127.0.0.1:9092) or 3 (9092, 9094, 9096)",
-          coerce: (value: unknown) => Number(value) as BrokerCount,
-        })
-        .option("only", onlyOption),
-    async (argv) => {
-      const groups = await stackUp(layout, {
-        brokers: argv.brokers,
-        groups: argv.only as GroupName[] | undefined,
-        say,
-      });
-      for (const g of groups) {
-        const how = g.started.length > 0 ? `ready in ${g.seconds.toFixed(1)} s` : "already running";
-        say(`${g.name.padEnd(6)} ${g.endpoint.padEnd(46)} ${how}`);
-      }
-      say(`logs in ${layout.root}/logs; stop with: npm run stack -- down`);
-    },
-  )
-  .command(
-    "down",
-    "stop what `up` started",
-    (y) =>
-      y.option("only", onlyOption).option("wipe", {
-        type: "boolean",
-        default: false,
-        describe: "also delete the stack's data (topics, tables)",
-      }),
-    async (argv) => {
-      await stackDown(layout, { groups: argv.only as GroupName[] | undefined, say });
-      if (argv.wipe) {
-        await rm(`${layout.root}/data`, { recursive: true, force: true });
-        say(`deleted ${layout.root}/data`);
-      }
-      say("stack stopped");
-    },
-  )
-  .command(
-    "status",
-    "say what runs (exit 0: all, 1: some, 3: none)",
-    () => undefined,
-    async () => {
-      const services = await stackStatus(layout);
-      for (const s of services) {
-        const ports = s.ports
-          .map((p) => `${p.port} ${p.answers ? "answers" : "closed"}`)
-          .join(", ");
-        say(
-          `${s.name.padEnd(8)} ${s.pid === undefined ? "stopped" : `pid ${s.pid}`.padEnd(10)}  ${ports}`,
-        );
-      }
-      const up = services.filter((s) => s.pid !== undefined).length;
-      process.exitCode = up === services.length ? 0 : up === 0 ? 3 : 1;
-    },
-  )
-  .demandCommand(1, "name a command: up, down or status")
-  .strict()
-  .fail((message, error, y) => {
-    if (error) {
-      console.error(describeError(error));
-    } else {
-      y.showHelp();
-      console.error(`\n${message}`);
-    }
-    process.exit(1);
-  })
-  .help()
-  .parseAsync();
+await runCli(
+  "npm run stack --",
+  "The local Kafka (KRaft) and HiveServer2 (Spark Thrift Server) on 127.0.0.1.",
+  (y) =>
+    y
+      .command(
+        "up",
+        "start the stack (idempotent) and wait until it answers",
+        (y) =>
+          y
+            .option("brokers", {
+              choices: BROKER_COUNTS,
+              default: 1 as BrokerCount,
+              describe: "Kafka nodes: 1 (127.0.0.1:9092) or 3 (9092, 9094, 9096)",
+              coerce: (value: unknown) => Number(value) as BrokerCount,
+            })
+            .option("only", onlyOption),
+        async (argv) => {
+          const groups = await stackUp(layout, {
+            brokers: argv.brokers,
+            groups: argv.only as GroupName[] | undefined,
+            say,
+          });
+          for (const g of groups) {
+            const how =
+              g.started.length > 0 ? `ready in ${g.seconds.toFixed(1)} s` : "already running";
+            say(`${g.name.padEnd(6)} ${g.endpoint.padEnd(46)} ${how}`);
+          }
+          say(`logs in ${layout.root}/logs; stop with: npm run stack -- down`);
+        },
+      )
+      .command(
+        "down",
+        "stop what `up` started",
+        (y) =>
+          y.option("only", onlyOption).option("wipe", {
+            type: "boolean",
+            default: false,
+            describe: "also delete the stack's data (topics, tables)",
+          }),
+        async (argv) => {
+          await stackDown(layout, { groups: argv.only as GroupName[] | undefined, say });
+          if (argv.wipe) {
+            await rm(`${layout.root}/data`, { recursive: true, force: true });
+            say(`deleted ${layout.root}/data`);
+          }
+          say("stack stopped");
+        },
+      )
+      .command(
+        "status",
+        "say what runs (exit 0: all, 1: some, 3: none)",
+        () => undefined,
+        async () => {
+          const services = await stackStatus(layout);
+          for (const s of services) {
+            const ports = s.ports
+              .map((p) => `${p.port} ${p.answers ? "answers" : "closed"}`)
+              .join(", ");
+            say(
+              `${s.name.padEnd(8)} ${s.pid === undefined ? "stopped" : `pid ${s.pid}`.padEnd(10)}  ${ports}`,
+            );
+          }
+          const up = services.filter((s) => s.pid !== undefined).length;
+          process.exitCode = up === services.length ? 0 : up === 0 ? 3 : 1;
+        },
+      ),
+);
