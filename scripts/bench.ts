@@ -5,7 +5,8 @@
  *   sysinfo   scripts/bench/sysinfo.ts
  *   pipeline  scripts/bench/pipeline.ts
  *   channels  scripts/bench/channels.ts
- * Arguments after the suite go to its scripts (e.g. --runs 5).
+ * Arguments after a one-script suite go to its script (e.g. pipeline --runs 5); `agent` runs
+ * both scripts with their defaults.
  */
 import { spawn } from "node:child_process";
 import { describeError } from "../lib/errors.js";
@@ -40,7 +41,7 @@ if (suite === undefined) {
 const say = (line: string) => console.log(`[bench] ${line}`);
 const all = async () => {
   for (const script of suite.scripts) {
-    const code = await run(script, args);
+    const code = await run(script, suite.scripts.length === 1 ? args : []);
     if (code !== 0) return code;
   }
   return 0;

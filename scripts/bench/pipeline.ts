@@ -10,6 +10,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { Partitioners } from "kafkajs";
 import { defaultRegistry } from "../../agent/components.js";
 import { loadAgentConfigText } from "../../agent/config/load.js";
 import { Agent } from "../../agent/runtime/agent.js";
@@ -17,6 +18,7 @@ import { endpointsFromEnv } from "../../lib/endpoints.js";
 import { createKafka } from "../../lib/kafka.js";
 import { createLogger } from "../../lib/log.js";
 import { sleep } from "../../lib/timeout.js";
+import { encodeHeaders, encodeSample } from "../../lib/wire.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -76,6 +78,54 @@ sinks:
   return { perSecond: EVENTS / seconds, bytes: 0 };
 }
 
+/**
+ * The ceiling: a bare kafkajs producer sending records of the same shape (a synthetic cpu
+ * sample, 4 hostflow headers) in batches of BATCH, acks=all, one batch at a time.
+ */
+async function bareKafkajs(run: number): Promise<number> {
+  const kafka = createKafka({ clientId: "hostflow-bench", brokers });
+  const topic = `hf_bench_bare_${Date.now().toString(36)}_${run}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const sample = {
+    name: "cpu",
+    tags: { cpu: "cpu-total", host: "sim-0001" },
+    fields: {
+      usage_user: 12.5,
+      usage_system: 3.2,
+      usage_idle: 83.1,
+      usage_iowait: 0.4,
+      usage_nice: 0,
+      usage_irq: 0.1,
+      usage_softirq: 0.3,
+      usage_steal: 0.4,
+    },
+    timestamp: Date.now(),
+  };
+  const started = performance.now();
+  for (let sent = 0; sent < EVENTS; sent += BATCH) {
+    const messages = Array.from({ length: Math.min(BATCH, EVENTS - sent) }, (_, i) => ({
+      key: `sim-${(sent + i) % 1000}`,
+      value: encodeSample(sample),
+      headers: encodeHeaders({
+        schemaVersion: 1,
+        agentId: "bench",
+        stream: "events@bench",
+        seq: sent + i,
+      }),
+    }));
+    await producer.send({ topic, acks: -1, messages });
+  }
+  const perSecond = EVENTS / ((performance.now() - started) / 1000);
+  await producer.disconnect();
+  await admin.deleteTopics({ topics: [topic] });
+  await admin.disconnect();
+  return perSecond;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 console.log(
@@ -83,6 +133,11 @@ console.log(
 );
 console.log(
   `machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, node ${process.version}, brokers ${brokers.join(",")}`,
+);
+const bare: number[] = [];
+for (let run = 0; run < RUNS; run++) bare.push(await bareKafkajs(run));
+console.log(
+  `kafkajs alone (ceiling) median ${Math.round(median(bare)).toLocaleString("en")} events/s  (runs: ${bare.map((r) => Math.round(r).toLocaleString("en")).join(", ")})`,
 );
 for (const channel of ["memory", "file"] as const) {
   const rates: number[] = [];
