@@ -1,6 +1,7 @@
 import type { Server } from "node:http";
 import { formatIssue } from "../lib/config/issues.js";
 import { createLogger, type Logger } from "../lib/log.js";
+import { sleep } from "../lib/timeout.js";
 import { defaultRegistry } from "./components.js";
 import {
   type LoadedAgentConfig,
@@ -98,6 +99,8 @@ export async function runOnce(config: ResolvedAgentConfig, logger: Logger): Prom
     }
     await source.start();
     try {
+      // cpu usage is a difference of two readings: give it a second, as `vmstat 1` does.
+      await sleep(1_000);
       let events = await source.poll();
       for (const [n, interceptor] of options.interceptors.entries()) {
         events = buildInterceptor(
