@@ -9,36 +9,37 @@ import { type ObjectOptions, type TSchema, type TUnsafe, Type } from "@sinclair/
 export const DURATION_PATTERN = "^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*$";
 export const SIZE_PATTERN = "^\\s*\\d+(\\.\\d+)?\\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\\s*$";
 
-/** A duration such as `500ms`, `10s`, `5m`, `1h`, `7d`; a bare number means milliseconds. Becomes ms. */
-export function Duration(options: {
+interface UnitOptions {
   description: string;
   default?: string;
   examples?: string[];
-}): TUnsafe<number> {
+}
+
+/** A string with a unit, or a bare number in the base unit, marked for the loader to convert. */
+function withUnit(
+  unit: "duration" | "size",
+  pattern: string,
+  bare: "number" | "integer",
+  options: UnitOptions,
+) {
   return Type.Unsafe<number>({
     anyOf: [
-      { type: "string", pattern: DURATION_PATTERN },
-      { type: "number", minimum: 0 },
+      { type: "string", pattern },
+      { type: bare, minimum: 0 },
     ],
-    "x-hostflow-unit": "duration",
+    "x-hostflow-unit": unit,
     ...options,
   });
 }
 
+/** A duration such as `500ms`, `10s`, `5m`, `1h`, `7d`; a bare number means milliseconds. Becomes ms. */
+export function Duration(options: UnitOptions): TUnsafe<number> {
+  return withUnit("duration", DURATION_PATTERN, "number", options);
+}
+
 /** A size such as `512MiB`, `64KB`, `1GiB`; a bare number means bytes. Becomes bytes. */
-export function Size(options: {
-  description: string;
-  default?: string;
-  examples?: string[];
-}): TUnsafe<number> {
-  return Type.Unsafe<number>({
-    anyOf: [
-      { type: "string", pattern: SIZE_PATTERN },
-      { type: "integer", minimum: 0 },
-    ],
-    "x-hostflow-unit": "size",
-    ...options,
-  });
+export function Size(options: UnitOptions): TUnsafe<number> {
+  return withUnit("size", SIZE_PATTERN, "integer", options);
 }
 
 /** A closed object: unknown keys are errors ("did you mean …"). */
