@@ -1,5 +1,6 @@
 import net from "node:net";
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
+import type { Agent } from "../../../agent/runtime/agent.js";
 import { serveMonitoring } from "../../../agent/runtime/http.js";
 import { agentFromYaml, waitFor } from "../../helpers/agent.js";
 
@@ -9,6 +10,18 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/** Starts the agent and its monitoring endpoint on a free port; both stop after the test. */
+async function startServed(t: ExecutionContext, agent: Agent): Promise<string> {
+  await agent.start();
+  const listen = `127.0.0.1:${await freePort()}`;
+  const server = await serveMonitoring(agent, listen);
+  t.teardown(async () => {
+    server.close();
+    await agent.stop();
+  });
+  return listen;
 }
 
 test("/metrics serves Prometheus text of the agent's counters and gauges; /health says 200 or 503", async (t) => {
@@ -21,13 +34,7 @@ channels:
 sinks:
   out: { type: "null", channel: events }
 `);
-  await agent.start();
-  const listen = `127.0.0.1:${await freePort()}`;
-  const server = await serveMonitoring(agent, listen);
-  t.teardown(async () => {
-    server.close();
-    await agent.stop();
-  });
+  const listen = await startServed(t, agent);
   await waitFor(
     "all events written",
     async () => (await agent.metrics.total("out", "committed")) === 300,
@@ -69,13 +76,7 @@ channels:
 sinks:
   kafka: { type: kafka, channel: events, brokers: ["127.0.0.1:1"], connection_timeout: 200ms }
 `);
-  await agent.start();
-  const listen = `127.0.0.1:${await freePort()}`;
-  const server = await serveMonitoring(agent, listen);
-  t.teardown(async () => {
-    server.close();
-    await agent.stop();
-  });
+  const listen = await startServed(t, agent);
   await waitFor(
     "the sink failed once",
     async () => (await agent.metrics.sinkErrors.get()).values.length > 0,
