@@ -1,6 +1,14 @@
-import { Kafka, type KafkaConfig, type LogEntry, logLevel } from "kafkajs";
+import { readFile } from "node:fs/promises";
+import { Kafka, type KafkaConfig, type LogEntry, logLevel, type SASLOptions } from "kafkajs";
+import type { KafkaConnectionConfig } from "./config/kafka.js";
 import { HostflowError } from "./errors.js";
 import type { Logger } from "./log.js";
+
+/**
+ * A request's `timeout` is what the broker waits (for acks, for fetch data); the client waits a
+ * little longer, so that a broker that answers in time is not cut off first.
+ */
+export const CLIENT_TIMEOUT_MARGIN_MS = 5_000;
 
 const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.ERROR]: "error",
@@ -49,5 +57,77 @@ export async function describeKafka(
     );
   } finally {
     await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/**
+ * The kafkajs client config: TLS and SASL files are read here, once, so that a missing or
+ * unreadable file is a clear config error at start rather than a failure at every write.
+ */
+export async function kafkaClientConfig(
+  options: KafkaConnectionConfig,
+  retry: NonNullable<KafkaConfig["retry"]>,
+): Promise<Omit<KafkaConfig, "logCreator" | "logLevel">> {
+  const config: Omit<KafkaConfig, "logCreator" | "logLevel"> = {
+    clientId: options.client_id,
+    brokers: [...options.brokers],
+    connectionTimeout: options.connection_timeout,
+    requestTimeout: options.request_timeout + CLIENT_TIMEOUT_MARGIN_MS,
+    enforceRequestTimeout: true,
+    retry: { ...retry },
+  };
+  const tls = options.tls;
+  if (tls?.enabled) {
+    if ((tls.cert_file === undefined) !== (tls.key_file === undefined)) {
+      throw new HostflowError(
+        "HF_CONFIG_INVALID",
+        "tls: cert_file and key_file go together (a client certificate needs its key)",
+        { context: { option: "tls" } },
+      );
+    }
+    config.ssl = {
+      rejectUnauthorized: tls.reject_unauthorized,
+      ...(tls.ca_file ? { ca: await readConfigFile(tls.ca_file, "tls.ca_file") } : {}),
+      ...(tls.cert_file ? { cert: await readConfigFile(tls.cert_file, "tls.cert_file") } : {}),
+      ...(tls.key_file ? { key: await readConfigFile(tls.key_file, "tls.key_file") } : {}),
+    };
+  }
+  const sasl = options.sasl;
+  if (sasl) {
+    if ((sasl.password === undefined) === (sasl.password_file === undefined)) {
+      throw new HostflowError(
+        "HF_CONFIG_INVALID",
+        "sasl: give exactly one of password and password_file",
+        { context: { option: "sasl" } },
+      );
+    }
+    const password =
+      sasl.password_file === undefined
+        ? (sasl.password as string)
+        : (await readConfigFile(sasl.password_file, "sasl.password_file")).trim();
+    if (password === "") {
+      throw new HostflowError(
+        "HF_CONFIG_INVALID",
+        sasl.password_file === undefined
+          ? "sasl.password is empty"
+          : `sasl.password_file ${sasl.password_file} is empty`,
+        { context: { option: "sasl" } },
+      );
+    }
+    config.sasl = { mechanism: sasl.mechanism, username: sasl.username, password } as SASLOptions;
+  }
+  return config;
+}
+
+async function readConfigFile(path: string, option: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (cause) {
+    const errno = (cause as NodeJS.ErrnoException).code;
+    throw new HostflowError(
+      "HF_CONFIG_INVALID",
+      `${option}: cannot read ${path}${errno ? ` (${errno})` : ""}`,
+      { cause, context: { option, file: path } },
+    );
   }
 }

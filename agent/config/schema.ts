@@ -3,6 +3,7 @@
  * conf/agent.schema.json (for editors) and docs/agent-config.md are all made from it.
  */
 import { type Static, Type } from "@sinclair/typebox";
+import { kafkaConnection } from "../../lib/config/kafka.js";
 import { ComponentName, ComponentRef, Duration, Size, Strict } from "../../lib/config/types.js";
 
 const NameList = (description: string) => Type.Array(ComponentName, { minItems: 1, description });
@@ -393,11 +394,7 @@ export const KafkaSink = Strict(
   {
     type: Type.Literal("kafka"),
     ...sinkCommon,
-    brokers: Type.Array(Type.String({ pattern: "^[^:\\s]+:\\d+$", description: "host:port" }), {
-      minItems: 1,
-      description: "bootstrap brokers, host:port",
-      examples: [["kafka-1:9092", "kafka-2:9092"]],
-    }),
+    ...kafkaConnection("hostflow-agent"),
     topic: Type.String({
       default: "hostflow.metrics",
       description: "the topic; %{header} is replaced by that event header",
@@ -416,48 +413,6 @@ export const KafkaSink = Strict(
       default: "none",
       description: "record batch compression",
     }),
-    client_id: Type.String({ default: "hostflow-agent", description: "Kafka client id" }),
-    request_timeout: Duration({
-      default: "30s",
-      description: "time a broker has to answer a produce request",
-    }),
-    connection_timeout: Duration({
-      default: "10s",
-      description: "time to open a connection to a broker",
-    }),
-    tls: Type.Optional(
-      Strict(
-        {
-          enabled: Type.Boolean({ default: true, description: "use TLS" }),
-          ca_file: Type.Optional(Type.String({ description: "PEM file of the CA(s) to trust" })),
-          cert_file: Type.Optional(Type.String({ description: "PEM client certificate" })),
-          key_file: Type.Optional(Type.String({ description: "PEM client key" })),
-          reject_unauthorized: Type.Boolean({
-            default: true,
-            description: "refuse brokers whose certificate does not verify",
-          }),
-        },
-        { description: "TLS to the brokers" },
-      ),
-    ),
-    sasl: Type.Optional(
-      Strict(
-        {
-          mechanism: Type.Union(
-            [Type.Literal("plain"), Type.Literal("scram-sha-256"), Type.Literal("scram-sha-512")],
-            { description: "the SASL mechanism the brokers accept" },
-          ),
-          username: Type.String({ description: "the SASL user" }),
-          password: Type.Optional(
-            Type.String({ description: "prefer ${ENV_VAR} or password_file to a literal" }),
-          ),
-          password_file: Type.Optional(
-            Type.String({ description: "a file whose content (trimmed) is the password" }),
-          ),
-        },
-        { description: "SASL authentication; give password or password_file" },
-      ),
-    ),
   },
   { description: "produces each event as one record (see docs/wire-format.md)" },
 );

@@ -1,14 +1,12 @@
-import { readFile } from "node:fs/promises";
 import {
   CompressionTypes,
   type KafkaConfig,
   type Message,
   Partitioners,
   type ProducerBatch,
-  type SASLOptions,
 } from "kafkajs";
 import { describeError, HostflowError } from "../../lib/errors.js";
-import { createKafka } from "../../lib/kafka.js";
+import { CLIENT_TIMEOUT_MARGIN_MS, createKafka, kafkaClientConfig } from "../../lib/kafka.js";
 import type { KafkaSinkConfig } from "../config/schema.js";
 import type { Channel, ChannelEvent, ComponentContext, Health, Sink } from "../core/types.js";
 import { type ProducerLike, ReplacingProducer } from "./kafka-producer.js";
@@ -23,12 +21,6 @@ export const KAFKAJS_RETRY = { retries: 2, initialRetryTime: 300, maxRetryTime: 
 
 /** How long stop() waits for the producer to disconnect. */
 const DISCONNECT_TIMEOUT_MS = 3_000;
-
-/**
- * The produce request's `timeout` is what the broker waits for acks (request_timeout); the
- * client waits a little longer, so that a broker that answers in time is not cut off first.
- */
-const CLIENT_TIMEOUT_MARGIN_MS = 5_000;
 
 const ACKS = { all: -1, leader: 1, none: 0 } as const;
 const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP } as const;
@@ -110,7 +102,7 @@ export function createKafkaSink(
     type: "kafka",
 
     async start() {
-      const client = await kafkaClientConfig(options);
+      const client = await kafkaClientConfig(options, KAFKAJS_RETRY);
       producer = new ReplacingProducer({
         create: createProducer ? () => createProducer(client) : kafkajsProducers(client, logger),
         connectTimeoutMs,
@@ -200,75 +192,4 @@ export function toProducerBatch(
     timeout: options.request_timeout,
     topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
   };
-}
-
-/**
- * The kafkajs client config: TLS and SASL files are read here, once, so that a missing or
- * unreadable file is a clear config error at start rather than a failure at every write.
- */
-export async function kafkaClientConfig(
-  options: KafkaSinkConfig,
-): Promise<Omit<KafkaConfig, "logCreator" | "logLevel">> {
-  const config: Omit<KafkaConfig, "logCreator" | "logLevel"> = {
-    clientId: options.client_id,
-    brokers: [...options.brokers],
-    connectionTimeout: options.connection_timeout,
-    requestTimeout: options.request_timeout + CLIENT_TIMEOUT_MARGIN_MS,
-    enforceRequestTimeout: true,
-    retry: { ...KAFKAJS_RETRY },
-  };
-  const tls = options.tls;
-  if (tls?.enabled) {
-    if ((tls.cert_file === undefined) !== (tls.key_file === undefined)) {
-      throw new HostflowError(
-        "HF_CONFIG_INVALID",
-        "tls: cert_file and key_file go together (a client certificate needs its key)",
-        { context: { option: "tls" } },
-      );
-    }
-    config.ssl = {
-      rejectUnauthorized: tls.reject_unauthorized,
-      ...(tls.ca_file ? { ca: await readConfigFile(tls.ca_file, "tls.ca_file") } : {}),
-      ...(tls.cert_file ? { cert: await readConfigFile(tls.cert_file, "tls.cert_file") } : {}),
-      ...(tls.key_file ? { key: await readConfigFile(tls.key_file, "tls.key_file") } : {}),
-    };
-  }
-  const sasl = options.sasl;
-  if (sasl) {
-    if ((sasl.password === undefined) === (sasl.password_file === undefined)) {
-      throw new HostflowError(
-        "HF_CONFIG_INVALID",
-        "sasl: give exactly one of password and password_file",
-        { context: { option: "sasl" } },
-      );
-    }
-    const password =
-      sasl.password_file === undefined
-        ? (sasl.password as string)
-        : (await readConfigFile(sasl.password_file, "sasl.password_file")).trim();
-    if (password === "") {
-      throw new HostflowError(
-        "HF_CONFIG_INVALID",
-        sasl.password_file === undefined
-          ? "sasl.password is empty"
-          : `sasl.password_file ${sasl.password_file} is empty`,
-        { context: { option: "sasl" } },
-      );
-    }
-    config.sasl = { mechanism: sasl.mechanism, username: sasl.username, password } as SASLOptions;
-  }
-  return config;
-}
-
-async function readConfigFile(path: string, option: string): Promise<string> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (cause) {
-    const errno = (cause as NodeJS.ErrnoException).code;
-    throw new HostflowError(
-      "HF_CONFIG_INVALID",
-      `${option}: cannot read ${path}${errno ? ` (${errno})` : ""}`,
-      { cause, context: { option, file: path } },
-    );
-  }
 }

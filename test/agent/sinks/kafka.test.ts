@@ -3,10 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
 import kafkajs, { CompressionTypes, type KafkaConfig, type ProducerBatch } from "kafkajs";
-import { createKafkaSink, kafkaClientConfig, toProducerBatch } from "../../../agent/sinks/kafka.js";
+import { createKafkaSink, KAFKAJS_RETRY, toProducerBatch } from "../../../agent/sinks/kafka.js";
 import type { ProducerLike } from "../../../agent/sinks/kafka-producer.js";
 import { createRecordBuilder } from "../../../agent/sinks/record.js";
+import type { KafkaConnectionConfig } from "../../../lib/config/kafka.js";
 import { isHostflowError } from "../../../lib/errors.js";
+import { kafkaClientConfig } from "../../../lib/kafka.js";
 import {
   event,
   eventCount,
@@ -15,6 +17,8 @@ import {
   sinkErrorCount,
   testContext,
 } from "./_context.js";
+
+const clientConfig = (options: KafkaConnectionConfig) => kafkaClientConfig(options, KAFKAJS_RETRY);
 
 async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "hf-kafka-sink-"));
@@ -26,14 +30,14 @@ test("TLS files are read at start; an unreadable one is HF_CONFIG_INVALID naming
   const dir = await tempDir(t);
   const ca = join(dir, "ca.pem");
   await writeFile(ca, "-----BEGIN CERTIFICATE-----\n");
-  const ok = await kafkaClientConfig(
+  const ok = await clientConfig(
     kafkaOptions({ tls: { enabled: true, ca_file: ca, reject_unauthorized: false } }),
   );
   t.deepEqual(ok.ssl, { rejectUnauthorized: false, ca: "-----BEGIN CERTIFICATE-----\n" });
 
   const missing = join(dir, "nope.pem");
   const error = await t.throwsAsync(
-    kafkaClientConfig(
+    clientConfig(
       kafkaOptions({ tls: { enabled: true, ca_file: missing, reject_unauthorized: true } }),
     ),
   );
@@ -41,12 +45,12 @@ test("TLS files are read at start; an unreadable one is HF_CONFIG_INVALID naming
   t.true(error?.message.includes(missing) && error.message.includes("tls.ca_file"), error?.message);
 
   const noKey = await t.throwsAsync(
-    kafkaClientConfig(
+    clientConfig(
       kafkaOptions({ tls: { enabled: true, cert_file: ca, reject_unauthorized: true } }),
     ),
   );
   t.true(isHostflowError(noKey, "HF_CONFIG_INVALID"));
-  const off = await kafkaClientConfig(
+  const off = await clientConfig(
     kafkaOptions({ tls: { enabled: false, ca_file: missing, reject_unauthorized: true } }),
   );
   t.is(off.ssl, undefined, "files of disabled TLS are not read");
@@ -56,11 +60,11 @@ test("the SASL password comes from password or password_file (trimmed), never bo
   const dir = await tempDir(t);
   const file = join(dir, "password");
   await writeFile(file, "  s3cret\n");
-  const fromFile = await kafkaClientConfig(
+  const fromFile = await clientConfig(
     kafkaOptions({ sasl: { mechanism: "scram-sha-512", username: "agent", password_file: file } }),
   );
   t.deepEqual(fromFile.sasl, { mechanism: "scram-sha-512", username: "agent", password: "s3cret" });
-  const literal = await kafkaClientConfig(
+  const literal = await clientConfig(
     kafkaOptions({ sasl: { mechanism: "plain", username: "agent", password: "pw" } }),
   );
   t.deepEqual(literal.sasl, { mechanism: "plain", username: "agent", password: "pw" });
@@ -70,13 +74,13 @@ test("the SASL password comes from password or password_file (trimmed), never bo
     { mechanism: "plain" as const, username: "a", password: "x", password_file: file },
     { mechanism: "plain" as const, username: "a", password_file: join(dir, "missing") },
   ]) {
-    const error = await t.throwsAsync(kafkaClientConfig(kafkaOptions({ sasl })));
+    const error = await t.throwsAsync(clientConfig(kafkaOptions({ sasl })));
     t.true(isHostflowError(error, "HF_CONFIG_INVALID"), String(error));
     t.false(error?.message.includes("s3cret"));
   }
   await writeFile(file, " \n");
   const empty = await t.throwsAsync(
-    kafkaClientConfig(
+    clientConfig(
       kafkaOptions({ sasl: { mechanism: "plain", username: "a", password_file: file } }),
     ),
   );
@@ -84,7 +88,7 @@ test("the SASL password comes from password or password_file (trimmed), never bo
 });
 
 test("timeouts, client id and kafkajs's short retries reach the client config", async (t) => {
-  const config = await kafkaClientConfig(
+  const config = await clientConfig(
     kafkaOptions({ client_id: "agent-x", request_timeout: 7_000, connection_timeout: 2_000 }),
   );
   t.is(config.clientId, "agent-x");

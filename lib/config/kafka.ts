@@ -1,0 +1,62 @@
+/**
+ * How a hostflow program reaches Kafka: the options the agent's kafka sink and the collector
+ * share, so that brokers, TLS and SASL read the same in both configs (and in their docs).
+ */
+import { type Static, Type } from "@sinclair/typebox";
+import { Duration, Strict } from "./types.js";
+
+/** The connection options, to spread into a component's schema; clientId is its default client id. */
+export function kafkaConnection(clientId: string) {
+  return {
+    brokers: Type.Array(Type.String({ pattern: "^[^:\\s]+:\\d+$", description: "host:port" }), {
+      minItems: 1,
+      description: "bootstrap brokers, host:port",
+      examples: [["kafka-1:9092", "kafka-2:9092"]],
+    }),
+    client_id: Type.String({ default: clientId, description: "Kafka client id" }),
+    request_timeout: Duration({
+      default: "30s",
+      description: "time a broker has to answer a request",
+    }),
+    connection_timeout: Duration({
+      default: "10s",
+      description: "time to open a connection to a broker",
+    }),
+    tls: Type.Optional(
+      Strict(
+        {
+          enabled: Type.Boolean({ default: true, description: "use TLS" }),
+          ca_file: Type.Optional(Type.String({ description: "PEM file of the CA(s) to trust" })),
+          cert_file: Type.Optional(Type.String({ description: "PEM client certificate" })),
+          key_file: Type.Optional(Type.String({ description: "PEM client key" })),
+          reject_unauthorized: Type.Boolean({
+            default: true,
+            description: "refuse brokers whose certificate does not verify",
+          }),
+        },
+        { description: "TLS to the brokers" },
+      ),
+    ),
+    sasl: Type.Optional(
+      Strict(
+        {
+          mechanism: Type.Union(
+            [Type.Literal("plain"), Type.Literal("scram-sha-256"), Type.Literal("scram-sha-512")],
+            { description: "the SASL mechanism the brokers accept" },
+          ),
+          username: Type.String({ description: "the SASL user" }),
+          password: Type.Optional(
+            Type.String({ description: "prefer ${ENV_VAR} or password_file to a literal" }),
+          ),
+          password_file: Type.Optional(
+            Type.String({ description: "a file whose content (trimmed) is the password" }),
+          ),
+        },
+        { description: "SASL authentication; give password or password_file" },
+      ),
+    ),
+  };
+}
+
+const KafkaConnection = Strict(kafkaConnection(""));
+export type KafkaConnectionConfig = Static<typeof KafkaConnection>;
