@@ -1,16 +1,20 @@
 /**
- * Writes the files made from the agent's config schema: conf/agent.schema.json and
- * docs/agent-config.md. `--check` writes nothing and exits 1 when a file is stale.
+ * Writes the files made from the config schemas: conf/{agent,collector}.schema.json and
+ * docs/{agent,collector}-config.md. `--check` writes nothing and exits 1 when a file is stale.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { agentConfigArtifacts } from "../agent/config/docs.js";
+import { collectorConfigArtifacts } from "../collector/config/docs.js";
 import { projectRoot } from "../lib/project.js";
 
 const check = process.argv.includes("--check");
 const root = projectRoot();
 let stale = 0;
-for (const [file, content] of Object.entries(agentConfigArtifacts())) {
+for (const [file, content] of Object.entries({
+  ...agentConfigArtifacts(),
+  ...collectorConfigArtifacts(),
+})) {
   const target = path.join(root, file);
   let current: string | undefined;
   try {

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { validateDetailed, validate as validCron } from "node-cron";
 import type { ConfigIssue, ConfigPath } from "../../lib/config/issues.js";
+import { checkKafkaConnection } from "../../lib/config/kafka.js";
 import { isRecord } from "../../lib/config/schema-walk.js";
 import { suggestion } from "../../lib/config/suggest.js";
 import type { IssueSpec, YamlSource } from "../../lib/config/yaml.js";
@@ -45,7 +46,7 @@ export function checkAgentConfig(data: unknown, source: YamlSource): ConfigIssue
     if (channels !== undefined && !channelNames.includes(sink.channel)) {
       report(unknownName(["sinks", name, "channel"], "channel", sink.channel, channelNames));
     }
-    if (sink.type === "kafka") checkKafkaSecurity(name, sink, report);
+    if (sink.type === "kafka") checkKafkaConnection(sink, ["sinks", name], report);
   }
 
   if (channels !== undefined) {
@@ -139,42 +140,6 @@ function checkSchedule(
       at: "key",
       message: "interval and cron are both given",
       hint: "a source runs on its cron schedule or every interval; remove one of them",
-    });
-  }
-}
-
-function checkKafkaSecurity(
-  name: string,
-  sink: Record<string, unknown>,
-  report: (spec: IssueSpec) => void,
-): void {
-  const sasl = sink.sasl;
-  if (isRecord(sasl)) {
-    const password = sasl.password !== undefined;
-    const file = sasl.password_file !== undefined;
-    if (password === file) {
-      report({
-        kind: password ? "conflict" : "missing_key",
-        path: ["sinks", name, "sasl"],
-        at: "key",
-        message: password
-          ? "password and password_file are both given"
-          : 'missing key "password" or "password_file"',
-        hint: password
-          ? "give one of them"
-          : "give password_file, or password: ${ENV_VAR} rather than a literal",
-      });
-    }
-  }
-  const tls = sink.tls;
-  if (isRecord(tls) && (tls.cert_file === undefined) !== (tls.key_file === undefined)) {
-    const missing = tls.cert_file === undefined ? "cert_file" : "key_file";
-    report({
-      kind: "missing_key",
-      path: ["sinks", name, "tls"],
-      at: "key",
-      message: `missing key ${JSON.stringify(missing)}`,
-      hint: "a client certificate needs both cert_file and key_file",
     });
   }
 }

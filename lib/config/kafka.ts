@@ -3,7 +3,10 @@
  * share, so that brokers, TLS and SASL read the same in both configs (and in their docs).
  */
 import { type Static, Type } from "@sinclair/typebox";
+import type { ConfigPath } from "./issues.js";
+import { isRecord } from "./schema-walk.js";
 import { Duration, Strict } from "./types.js";
+import type { IssueSpec } from "./yaml.js";
 
 /** The connection options, to spread into a component's schema; clientId is its default client id. */
 export function kafkaConnection(clientId: string) {
@@ -60,3 +63,40 @@ export function kafkaConnection(clientId: string) {
 
 const KafkaConnection = Strict(kafkaConnection(""));
 export type KafkaConnectionConfig = Static<typeof KafkaConnection>;
+
+/** What the schema cannot say about kafkaConnection(): SASL and TLS settings that go together. */
+export function checkKafkaConnection(
+  sink: Record<string, unknown>,
+  at: ConfigPath,
+  report: (spec: IssueSpec) => void,
+): void {
+  const sasl = sink.sasl;
+  if (isRecord(sasl)) {
+    const password = sasl.password !== undefined;
+    const file = sasl.password_file !== undefined;
+    if (password === file) {
+      report({
+        kind: password ? "conflict" : "missing_key",
+        path: [...at, "sasl"],
+        at: "key",
+        message: password
+          ? "password and password_file are both given"
+          : 'missing key "password" or "password_file"',
+        hint: password
+          ? "give one of them"
+          : "give password_file, or password: ${ENV_VAR} rather than a literal",
+      });
+    }
+  }
+  const tls = sink.tls;
+  if (isRecord(tls) && (tls.cert_file === undefined) !== (tls.key_file === undefined)) {
+    const missing = tls.cert_file === undefined ? "cert_file" : "key_file";
+    report({
+      kind: "missing_key",
+      path: [...at, "tls"],
+      at: "key",
+      message: `missing key ${JSON.stringify(missing)}`,
+      hint: "a client certificate needs both cert_file and key_file",
+    });
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * The collector's config (conf/collector.yaml): THE schema. Validation, the TypeScript types
+ * below, conf/collector.schema.json (for editors) and docs/collector-config.md come from it.
+ */
+import { type Static, Type } from "@sinclair/typebox";
+import { kafkaConnection } from "../../lib/config/kafka.js";
+import { Duration, Size, Strict } from "../../lib/config/types.js";
+
+/** A Hive identifier that needs no quoting in HiveQL (Hive 3/4 and Spark alike). */
+const IDENTIFIER = "^[A-Za-z][A-Za-z0-9_]*$";
+const Identifier = (description: string, value: string) =>
+  Type.String({ pattern: IDENTIFIER, default: value, description });
+
+export const KafkaSettings = Strict(
+  {
+    ...kafkaConnection("hostflow-collector"),
+    topics: Type.Array(Type.String({ pattern: "^[A-Za-z0-9._-]+$" }), {
+      minItems: 1,
+      default: ["hostflow.metrics"],
+      description: "the topics to consume",
+    }),
+    group_id: Type.String({
+      minLength: 1,
+      default: "hostflow-collector",
+      description:
+        "consumer group: collectors on several hosts with the same group share the partitions; also the key of the offsets recorded in Hive",
+    }),
+    start_from: Type.Union([Type.Literal("earliest"), Type.Literal("latest")], {
+      default: "earliest",
+      description: "where a partition that Hive has no record of starts",
+    }),
+    session_timeout: Duration({
+      default: "30s",
+      description: "time without heartbeat after which the group gives this run's partitions away",
+    }),
+    rebalance_timeout: Duration({
+      default: "5m",
+      description:
+        "time the group waits for this run to finish a load before it reassigns partitions (longer than the slowest load)",
+    }),
+  },
+  { default: {}, description: "where the samples come from" },
+);
+
+export const HiveTables = Strict(
+  {
+    metrics: Identifier(
+      "view of the merged window aggregates (its partial rows live in <name>_batches)",
+      "metrics",
+    ),
+    raw: Identifier("view of the raw samples, when aggregation.keep_raw", "raw_samples"),
+    quarantine: Identifier("view of the bad records", "quarantine"),
+    gaps: Identifier("view of the sequence gaps, duplicates and retention losses", "gaps"),
+    loads: Identifier(
+      "table of loads: the offsets loaded, written with the data (the truth of what is in Hive)",
+      "loads",
+    ),
+    streams: Identifier("table of each agent stream's last sequence number", "streams"),
+  },
+  { default: {}, description: "table and view names" },
+);
+
+export const HiveSettings = Strict(
+  {
+    host: Type.String({ default: "127.0.0.1", description: "HiveServer2 host" }),
+    port: Type.Integer({ minimum: 1, maximum: 65535, default: 10000, description: "port" }),
+    user: Type.String({ default: "hostflow", description: "user (SASL PLAIN)" }),
+    password: Type.Optional(
+      Type.String({ description: "prefer ${ENV_VAR} or password_file to a literal" }),
+    ),
+    password_file: Type.Optional(
+      Type.String({ description: "a file whose content (trimmed) is the password" }),
+    ),
+    database: Identifier("the database, created by init", "hostflow"),
+    tables: HiveTables,
+    storage_format: Type.Union([Type.Literal("parquet"), Type.Literal("orc")], {
+      default: "parquet",
+      description: "STORED AS of the tables init creates",
+    }),
+    connect_timeout: Duration({
+      default: "30s",
+      description: "time to open a session (a metastore that hangs fails here, not forever)",
+    }),
+    statement_timeout: Duration({
+      default: "10m",
+      description: "time one statement may take; a late one is cancelled on the server",
+    }),
+    max_statement_bytes: Size({
+      default: "16MiB",
+      description: "largest INSERT statement; a bigger load is split into several",
+    }),
+    retries: Type.Integer({
+      minimum: 0,
+      default: 5,
+      description: "retries of a statement that failed for a transient reason",
+    }),
+    retry_backoff: Duration({
+      default: "2s",
+      description: "first pause between retries; doubles each time, with jitter, up to 1 minute",
+    }),
+  },
+  { default: {}, description: "where the aggregates go (HiveServer2, binary transport)" },
+);
+
+export const AggregationSettings = Strict(
+  {
+    windows: Type.Array(
+      Duration({ description: "a window size, at least 1s", examples: ["1m", "1h"] }),
+      {
+        minItems: 1,
+        default: ["1m"],
+        description: "window sizes; each sample counts in one window of each size (UTC-aligned)",
+      },
+    ),
+    keep_raw: Type.Boolean({
+      default: false,
+      description: "also load every sample as it came (one row per field), by day and hour",
+    }),
+  },
+  { default: {}, description: "what is computed from the samples" },
+);
+
+export const RecordSettings = Strict(
+  {
+    timestamp_unit: Type.Union(
+      [Type.Literal("ms"), Type.Literal("s"), Type.Literal("us"), Type.Literal("ns")],
+      {
+        default: "ms",
+        description: "unit of the records' timestamp (hostflow: ms; Telegraf's Kafka output: s)",
+      },
+    ),
+    max_bytes: Size({ default: "64KiB", description: "a larger record value is bad" }),
+    max_age: Duration({ default: "30d", description: "an older sample timestamp is bad" }),
+    max_future: Duration({
+      default: "1h",
+      description: "a sample timestamp further in the future is bad",
+    }),
+    max_bad_ratio: Type.Number({
+      minimum: 0,
+      maximum: 1,
+      default: 1,
+      description:
+        "the run fails, before loading, when more than this share of its records is bad (1: never); --max-bad-ratio",
+    }),
+  },
+  { default: {}, description: "what makes a record bad (bad records go to the quarantine)" },
+);
+
+export const GapSettings = Strict(
+  {
+    enabled: Type.Boolean({
+      default: true,
+      description: "detect per-agent sequence gaps and duplicates",
+    }),
+    grace: Duration({
+      default: "2m",
+      description:
+        "a missing sequence number is a gap once the record after it is this old (it may still be on its way in another partition)",
+    }),
+    state_days: Type.Integer({
+      minimum: 1,
+      default: 7,
+      description: "days a stream's last sequence number is remembered without news from it",
+    }),
+  },
+  { default: {}, description: "loss detection from the agents' sequence numbers" },
+);
+
+export const RunSettings = Strict(
+  {
+    max_records: Type.Optional(
+      Type.Integer({ minimum: 1, description: "stop after this many records; --max-records" }),
+    ),
+    max_duration: Duration({
+      default: "10m",
+      description:
+        "stop consuming after this long, load what was read and exit 0; --max-seconds (keep it under the cron interval)",
+    }),
+    batch_records: Type.Integer({
+      minimum: 1,
+      default: 500_000,
+      description: "records per load (one atomic set of statements)",
+    }),
+    batch_bytes: Size({ default: "256MiB", description: "record bytes per load" }),
+    lock_file: Type.Optional(
+      Type.String({
+        description:
+          "the lock that keeps two runs on this host apart; default <tmpdir>/hostflow-collector-<group_id>.lock",
+      }),
+    ),
+    progress_interval: Duration({
+      default: "30s",
+      description: "how often a run without a terminal logs its progress",
+    }),
+    log_level: Type.Union(
+      ["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => Type.Literal(l)),
+      { default: "info", description: "log level (logs go to stderr)" },
+    ),
+  },
+  { default: {}, description: "limits of one run" },
+);
+
+export const ReportSettings = Strict(
+  {
+    cpu_percent: Type.Number({
+      minimum: 0,
+      maximum: 100,
+      default: 90,
+      description: "a host whose CPU use is above this is flagged",
+    }),
+    mem_percent: Type.Number({
+      minimum: 0,
+      maximum: 100,
+      default: 90,
+      description: "a host whose memory use is above this is flagged",
+    }),
+    disk_percent: Type.Number({
+      minimum: 0,
+      maximum: 100,
+      default: 90,
+      description: "a host whose fullest disk is above this is flagged",
+    }),
+    silent_after: Duration({
+      default: "5m",
+      description: "a host with no sample for this long is flagged silent",
+    }),
+    gaps_since: Duration({ default: "1d", description: "how far back recent gaps are shown" }),
+  },
+  { default: {}, description: "thresholds of the fleet-health report (and the dashboard)" },
+);
+
+export const CollectorConfig = Strict(
+  {
+    kafka: KafkaSettings,
+    hive: HiveSettings,
+    aggregation: AggregationSettings,
+    records: RecordSettings,
+    gaps: GapSettings,
+    run: RunSettings,
+    report: ReportSettings,
+  },
+  { title: "hostflow collector config" },
+);
+
+export type CollectorConfig = Static<typeof CollectorConfig>;
+export type HiveSettingsConfig = Static<typeof HiveSettings>;
+export type HiveTablesConfig = Static<typeof HiveTables>;
+export type ReportSettingsConfig = Static<typeof ReportSettings>;
