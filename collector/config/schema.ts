@@ -5,6 +5,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { kafkaConnection } from "../../lib/config/kafka.js";
 import { Duration, Size, Strict } from "../../lib/config/types.js";
+import { LOG_LEVELS } from "../../lib/log.js";
 
 /** A Hive identifier that needs no quoting in HiveQL (Hive 3/4 and Spark alike). */
 const IDENTIFIER = "^[A-Za-z][A-Za-z0-9_]*$";
@@ -193,7 +194,7 @@ export const RunSettings = Strict(
       description: "how often a run without a terminal logs its progress",
     }),
     log_level: Type.Union(
-      ["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => Type.Literal(l)),
+      LOG_LEVELS.map((l) => Type.Literal(l)),
       { default: "info", description: "log level (logs go to stderr)" },
     ),
   },

@@ -1,0 +1,287 @@
+/**
+ * One load as one HiveQL statement. The rows travel as a single string literal (fields split by
+ * U+0001, rows by U+0002, as Hive's own text format does) that the server explodes and casts:
+ * Spark's and Hive's parsers take a long literal in stride, but slow down badly on a VALUES list
+ * of a hundred thousand tuples. A multi-insert then writes every table the load touches,
+ * `loads` last, in the one statement.
+ *
+ * Strings that could hold the separators (a quarantined record's key and value, its reason) go
+ * base64-encoded; the others cannot (records.ts refuses control characters in names, tags are
+ * JSON, which escapes them).
+ */
+import type { PartialRow } from "../aggregate.js";
+import type { StreamState } from "../gaps.js";
+import type { Column, TableKind, TableSpec, TableSpecs } from "./tables.js";
+
+const FIELD = "\u0001";
+const ROW = "\u0002";
+
+export interface RawRow {
+  host: string;
+  measurement: string;
+  tags: string;
+  field: string;
+  value: number;
+  ts: number;
+  agentId: string | undefined;
+  seq: number | undefined;
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+export interface QuarantineRow {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number | undefined;
+  key: Buffer | null;
+  value: Buffer | null;
+  reason: string;
+}
+
+export interface GapRow {
+  kind: "gap" | "duplicate" | "retention";
+  agentId: string;
+  stream: string;
+  host: string;
+  fromSeq: number;
+  toSeq: number;
+  count: number;
+  beforeTs: number | undefined;
+  afterTs: number | undefined;
+  topic: string | undefined;
+  partition: number | undefined;
+}
+
+export interface OffsetRange {
+  topic: string;
+  /** -1 for a load that carries state only (gaps found at the end of a run). */
+  partition: number;
+  from: number;
+  next: number;
+  records: number;
+  bad: number;
+}
+
+export interface LoadUnit {
+  loadId: string;
+  groupId: string;
+  collector: string;
+  loadedAt: number;
+  metrics: Iterable<PartialRow>;
+  raw: readonly RawRow[];
+  quarantine: readonly QuarantineRow[];
+  gaps: readonly GapRow[];
+  streams: readonly StreamState[];
+  offsets: readonly OffsetRange[];
+}
+
+export interface EncodedLoad {
+  sql: string;
+  /** Rows per table. */
+  rows: Record<TableKind, number>;
+}
+
+type Cell = string | number | undefined;
+/** How a column's text becomes its value on the server. */
+type Decode = "plain" | "base64" | "nullable";
+
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const hour = (ms: number) => new Date(ms).toISOString().slice(11, 13);
+const b64 = (value: Buffer | string | null) =>
+  value === null ? "" : Buffer.from(value).toString("base64");
+
+/** Each table's cells in spec order (columns, then partitions), and columns not sent plain. */
+const ENCODERS: {
+  [K in TableKind]: {
+    decode?: Record<string, Decode>;
+    cells: (row: never, load: LoadUnit) => Cell[];
+  };
+} = {
+  metrics: {
+    cells: (r: PartialRow, load) => [
+      r.host,
+      r.measurement,
+      r.tags,
+      r.field,
+      r.windowSeconds,
+      r.windowStart,
+      r.samples,
+      r.total,
+      r.minimum,
+      r.maximum,
+      r.firstValue,
+      r.firstTs,
+      r.lastValue,
+      r.lastTs,
+      load.loadId,
+      day(r.windowStart),
+    ],
+  },
+  raw: {
+    decode: { agent_id: "nullable", seq: "nullable" },
+    cells: (r: RawRow, load) => [
+      r.host,
+      r.measurement,
+      r.tags,
+      r.field,
+      r.value,
+      r.ts,
+      r.agentId,
+      r.seq,
+      r.topic,
+      r.partition,
+      r.offset,
+      load.loadId,
+      day(r.ts),
+      hour(r.ts),
+    ],
+  },
+  quarantine: {
+    decode: {
+      kafka_timestamp: "nullable",
+      record_key: "base64",
+      raw_value: "base64",
+      reason: "base64",
+    },
+    cells: (r: QuarantineRow, load) => [
+      r.topic,
+      r.partition,
+      r.offset,
+      r.timestamp,
+      b64(r.key),
+      b64(r.value),
+      b64(r.reason),
+      load.loadedAt,
+      load.loadId,
+      day(load.loadedAt),
+    ],
+  },
+  gaps: {
+    decode: {
+      agent_id: "base64",
+      stream: "base64",
+      host: "base64",
+      before_ts: "nullable",
+      after_ts: "nullable",
+      topic: "nullable",
+      kafka_partition: "nullable",
+    },
+    cells: (r: GapRow, load) => [
+      r.kind,
+      b64(r.agentId),
+      b64(r.stream),
+      b64(r.host),
+      r.fromSeq,
+      r.toSeq,
+      r.count,
+      r.beforeTs,
+      r.afterTs,
+      r.topic,
+      r.partition,
+      load.loadedAt,
+      load.loadId,
+      day(load.loadedAt),
+    ],
+  },
+  streams: {
+    decode: { agent_id: "base64", stream: "base64", host: "base64" },
+    cells: (r: StreamState, load) => [
+      b64(r.agentId),
+      b64(r.stream),
+      b64(r.host),
+      r.maxSeq,
+      JSON.stringify(r.holes),
+      r.lastTs,
+      r.updatedAt,
+      load.loadId,
+      day(r.updatedAt),
+    ],
+  },
+  loads: {
+    cells: (r: OffsetRange, load) => [
+      load.loadId,
+      load.groupId,
+      r.topic,
+      r.partition,
+      r.from,
+      r.next,
+      r.records,
+      r.bad,
+      load.loadedAt,
+      load.collector,
+    ],
+  },
+};
+
+/** `loads` goes last: a statement the server stops half way leaves rows without their commit. */
+const ORDER: TableKind[] = ["metrics", "raw", "quarantine", "gaps", "streams", "loads"];
+const KIND_TAG: Record<TableKind, string> = {
+  metrics: "m",
+  raw: "r",
+  quarantine: "q",
+  gaps: "g",
+  streams: "s",
+  loads: "o",
+};
+
+/** The INSERT statement of a load; its size is what `hive.max_statement_bytes` bounds. */
+export function encodeLoad(load: LoadUnit, database: string, specs: TableSpecs): EncodedLoad {
+  const sources: Record<TableKind, Iterable<unknown>> = {
+    metrics: load.metrics,
+    raw: load.raw,
+    quarantine: load.quarantine,
+    gaps: load.gaps,
+    streams: load.streams,
+    loads: load.offsets,
+  };
+  const rows = { metrics: 0, raw: 0, quarantine: 0, gaps: 0, streams: 0, loads: 0 };
+  const lines: string[] = [];
+  for (const kind of ORDER) {
+    const { cells } = ENCODERS[kind];
+    const tag = KIND_TAG[kind];
+    for (const row of sources[kind]) {
+      lines.push(
+        `${tag}${FIELD}${cells(row as never, load)
+          .map(cellText)
+          .join(FIELD)}${FIELD}.`,
+      );
+      rows[kind] += 1;
+    }
+  }
+  const inserts = ORDER.filter((kind) => rows[kind] > 0).map((kind) =>
+    insertClause(database, specs[kind], KIND_TAG[kind], ENCODERS[kind].decode ?? {}),
+  );
+  const literal = lines.join(ROW).replace(/\\/g, "\\\\").replace(/'/g, "\\'");
+  const sql =
+    `FROM (SELECT split(line, '${FIELD}') AS c FROM (SELECT explode(split('${literal}', '${ROW}')) AS line) x) s\n` +
+    inserts.join("\n");
+  return { sql, rows };
+}
+
+function cellText(cell: Cell): string {
+  if (cell === undefined) return "";
+  return typeof cell === "number" ? String(cell) : cell;
+}
+
+function insertClause(
+  database: string,
+  spec: TableSpec,
+  tag: string,
+  decode: Record<string, Decode>,
+): string {
+  const all = [...spec.columns, ...spec.partitions];
+  const values = all.map((col, index) => valueOf(col, `s.c[${index + 1}]`, decode[col.name]));
+  const partition =
+    spec.partitions.length > 0
+      ? ` PARTITION (${spec.partitions.map((p) => p.name).join(", ")})`
+      : "";
+  return `INSERT INTO TABLE ${database}.${spec.name}${partition} SELECT ${values.join(", ")} WHERE s.c[0] = '${tag}'`;
+}
+
+function valueOf(col: Column, cell: string, decode: Decode = "plain"): string {
+  if (decode === "base64") return `CAST(unbase64(${cell}) AS STRING)`;
+  const value = col.type === "STRING" ? cell : `CAST(${cell} AS ${col.type})`;
+  return decode === "nullable" ? `IF(${cell} = '', NULL, ${value})` : value;
+}

@@ -1,0 +1,229 @@
+import { readFile } from "node:fs/promises";
+import { Backoff, pause } from "../../lib/backoff.js";
+import { HostflowError, isHostflowError } from "../../lib/errors.js";
+import { HiveClient } from "../../lib/hive/client.js";
+import type { Logger } from "../../lib/log.js";
+import type { HiveSettingsConfig } from "../config/schema.js";
+import type { StreamState } from "../gaps.js";
+import { type EncodedLoad, encodeLoad, type LoadUnit } from "./encode.js";
+import { initStatements, schemaDifferences, type TableSpecs, tableSpecs } from "./tables.js";
+
+const SESSION_SETTINGS = [
+  "SET hive.exec.dynamic.partition=true",
+  "SET hive.exec.dynamic.partition.mode=nonstrict",
+];
+
+/** The collector's view of Hive: its tables, the offsets they hold, and loads into them. */
+export class HiveStore {
+  readonly specs: TableSpecs;
+  private client: HiveClient | undefined;
+
+  private constructor(
+    private readonly settings: HiveSettingsConfig,
+    private readonly password: string,
+    private readonly logger: Logger,
+  ) {
+    this.specs = tableSpecs(settings.tables);
+  }
+
+  static async open(settings: HiveSettingsConfig, logger: Logger): Promise<HiveStore> {
+    const store = new HiveStore(settings, await hivePassword(settings), logger);
+    await store.connect();
+    return store;
+  }
+
+  get database(): string {
+    return this.settings.database;
+  }
+
+  /** The DDL of `init`: database, tables, views; safe to run again. */
+  async init(): Promise<string[]> {
+    const statements = initStatements(this.settings);
+    for (const sql of statements) await this.session().execute(sql);
+    await this.checkTables();
+    return statements;
+  }
+
+  /** Fails with HF_HIVE_SCHEMA, naming every difference, when a table is not what we write. */
+  async checkTables(): Promise<void> {
+    const problems: string[] = [];
+    for (const spec of Object.values(this.specs)) {
+      const table = `${this.database}.${spec.name}`;
+      let described: Array<{ col_name: string; data_type: string }>;
+      try {
+        described = (await this.session().query(`DESCRIBE ${table}`)).rows as typeof described;
+      } catch (error) {
+        if (!isHostflowError(error, "HF_HIVE_QUERY")) throw error;
+        problems.push(`${table} does not exist`);
+        continue;
+      }
+      for (const difference of schemaDifferences(spec, described)) {
+        problems.push(`${table}: ${difference}`);
+      }
+    }
+    if (problems.length > 0) {
+      throw new HostflowError(
+        "HF_HIVE_SCHEMA",
+        `the tables in Hive are not what the collector writes: ${problems.join("; ")} ` +
+          `(run hostflow-collector init; a table made by another version must be renamed or dropped first)`,
+        { context: { database: this.database, problems } },
+      );
+    }
+  }
+
+  /** The next offset to load per `topic:partition`, from the committed loads of this group. */
+  async loadedOffsets(groupId: string): Promise<Map<string, number>> {
+    const { rows } = await this.query<{ topic: string; kafka_partition: number; next: number }>(
+      `SELECT topic, kafka_partition, MAX(next_offset) AS next FROM ${this.database}.${this.specs.loads.name} ` +
+        `WHERE group_id = '${sqlString(groupId)}' AND kafka_partition >= 0 GROUP BY topic, kafka_partition`,
+    );
+    return new Map(rows.map((r) => [`${r.topic}:${r.kafka_partition}`, Number(r.next)]));
+  }
+
+  /** The latest committed state of every stream heard from in the last `days` days. */
+  async streamStates(days: number, now: number): Promise<StreamState[]> {
+    const since = new Date(now - days * 86_400_000).toISOString().slice(0, 10);
+    const s = this.specs.streams.name;
+    const { rows } = await this.query<{
+      agent_id: string;
+      stream: string;
+      host: string;
+      max_seq: number;
+      holes: string;
+      last_ts: number;
+      updated_at: number;
+    }>(
+      `SELECT agent_id, stream, host, max_seq, holes, last_ts, updated_at FROM (` +
+        `SELECT b.*, ROW_NUMBER() OVER (PARTITION BY b.agent_id, b.stream ORDER BY b.updated_at DESC, b.max_seq DESC) AS rn ` +
+        `FROM ${this.database}.${s} b LEFT SEMI JOIN ${this.database}.${this.specs.loads.name} l ON (b.load_id = l.load_id) ` +
+        `WHERE b.day >= '${since}') t WHERE rn = 1`,
+    );
+    return rows.map((r) => ({
+      agentId: r.agent_id,
+      stream: r.stream,
+      host: r.host,
+      maxSeq: Number(r.max_seq),
+      holes: JSON.parse(r.holes) as Array<[number, number]>,
+      lastTs: Number(r.last_ts),
+      updatedAt: Number(r.updated_at),
+    }));
+  }
+
+  encode(load: LoadUnit): EncodedLoad {
+    return encodeLoad(load, this.database, this.specs);
+  }
+
+  /**
+   * Runs a load's statement, retrying transient failures. Before a retry it asks whether the
+   * load committed after all (the connection can drop after the server finished): a statement
+   * is never run twice, so nothing is loaded twice.
+   */
+  async load(loadId: string, sql: string): Promise<{ ms: number; attempts: number }> {
+    const started = Date.now();
+    const backoff = new Backoff({
+      initialMs: this.settings.retry_backoff,
+      maxMs: 60_000,
+      multiplier: 2,
+      jitter: 0.2,
+    });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (attempt > 1 && (await this.isCommitted(loadId))) {
+          this.logger.warn({ loadId, attempt }, "the load committed before its connection failed");
+        } else {
+          await this.session().execute(sql);
+        }
+        return { ms: Date.now() - started, attempts: attempt };
+      } catch (error) {
+        if (!isTransient(error) || attempt > this.settings.retries) throw error;
+        const wait = backoff.next();
+        this.logger.warn(
+          { loadId, attempt, retryInMs: wait, error: (error as Error).message },
+          "load failed; retrying",
+        );
+        await pause(wait);
+        await this.reconnect().catch(() => undefined);
+      }
+    }
+  }
+
+  async isCommitted(loadId: string): Promise<boolean> {
+    const { rows } = await this.query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM ${this.database}.${this.specs.loads.name} WHERE load_id = '${sqlString(loadId)}'`,
+    );
+    return Number(rows[0]?.n ?? 0) > 0;
+  }
+
+  /** A read, retried like a load (reads have no side effect to guard). */
+  async query<Row extends Record<string, unknown>>(sql: string): Promise<{ rows: Row[] }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await this.session().query(sql)) as unknown as { rows: Row[] };
+      } catch (error) {
+        if (!isTransient(error) || attempt > this.settings.retries) throw error;
+        await pause(this.settings.retry_backoff * 2 ** (attempt - 1));
+        await this.reconnect().catch(() => undefined);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client?.close();
+    this.client = undefined;
+  }
+
+  private session(): HiveClient {
+    if (this.client === undefined) {
+      throw new HostflowError("HF_HIVE_UNREACHABLE", "no HiveServer2 session (reconnect failed)", {
+        retriable: true,
+      });
+    }
+    return this.client;
+  }
+
+  private async connect(): Promise<void> {
+    const client = await HiveClient.connect({
+      host: this.settings.host,
+      port: this.settings.port,
+      user: this.settings.user,
+      password: this.password,
+      connectTimeoutMs: this.settings.connect_timeout,
+      statementTimeoutMs: this.settings.statement_timeout,
+    });
+    try {
+      for (const sql of SESSION_SETTINGS) await client.execute(sql);
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
+    this.client = client;
+  }
+
+  private async reconnect(): Promise<void> {
+    await this.client?.close().catch(() => undefined);
+    this.client = undefined;
+    await this.connect();
+  }
+}
+
+function isTransient(error: unknown): boolean {
+  return error instanceof HostflowError && error.retriable;
+}
+
+/** Content of a HiveQL string literal. */
+export function sqlString(text: string): string {
+  return text.replace(/\\/g, "\\\\").replace(/'/g, "\\'");
+}
+
+async function hivePassword(settings: HiveSettingsConfig): Promise<string> {
+  if (settings.password_file === undefined) return settings.password ?? "anonymous";
+  try {
+    return (await readFile(settings.password_file, "utf8")).trim();
+  } catch (cause) {
+    throw new HostflowError(
+      "HF_CONFIG_INVALID",
+      `hive.password_file: cannot read ${settings.password_file}`,
+      { cause, context: { file: settings.password_file } },
+    );
+  }
+}

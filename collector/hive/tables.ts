@@ -1,0 +1,218 @@
+/**
+ * The collector's tables and views in Hive. HiveQL that Apache Hive 3/4 and Spark's Thrift
+ * Server both accept: Hive serde tables, no Spark-only syntax.
+ *
+ * Every load writes its rows into the `*_batches` tables and one row per Kafka partition into
+ * `loads`, all in one statement. A row counts only when its load_id is in `loads`: the views
+ * join on it, so that rows of a statement the server left half done (files moved into one table,
+ * not yet into another) stay invisible, and the run that follows loads those offsets again.
+ */
+import type { HiveSettingsConfig, HiveTablesConfig } from "../config/schema.js";
+
+export interface Column {
+  name: string;
+  type: "STRING" | "BIGINT" | "INT" | "DOUBLE";
+}
+
+export interface TableSpec {
+  /** Unqualified name. */
+  name: string;
+  columns: Column[];
+  partitions: Column[];
+}
+
+const c = (name: string, type: Column["type"]): Column => ({ name, type });
+const DAY = [c("day", "STRING")];
+
+/** The columns every collector table has, in order; `encode.ts` writes them in this order. */
+export function tableSpecs(tables: HiveTablesConfig) {
+  return {
+    metrics: {
+      name: `${tables.metrics}_batches`,
+      columns: [
+        c("host", "STRING"),
+        c("measurement", "STRING"),
+        c("tags", "STRING"),
+        c("field", "STRING"),
+        c("window_seconds", "INT"),
+        c("window_start", "BIGINT"),
+        c("samples", "BIGINT"),
+        c("total", "DOUBLE"),
+        c("minimum", "DOUBLE"),
+        c("maximum", "DOUBLE"),
+        c("first_val", "DOUBLE"),
+        c("first_ts", "BIGINT"),
+        c("last_val", "DOUBLE"),
+        c("last_ts", "BIGINT"),
+        c("load_id", "STRING"),
+      ],
+      partitions: DAY,
+    },
+    raw: {
+      name: `${tables.raw}_batches`,
+      columns: [
+        c("host", "STRING"),
+        c("measurement", "STRING"),
+        c("tags", "STRING"),
+        c("field", "STRING"),
+        c("value", "DOUBLE"),
+        c("ts", "BIGINT"),
+        c("agent_id", "STRING"),
+        c("seq", "BIGINT"),
+        c("topic", "STRING"),
+        c("kafka_partition", "INT"),
+        c("kafka_offset", "BIGINT"),
+        c("load_id", "STRING"),
+      ],
+      partitions: [...DAY, c("hour", "STRING")],
+    },
+    quarantine: {
+      name: `${tables.quarantine}_batches`,
+      columns: [
+        c("topic", "STRING"),
+        c("kafka_partition", "INT"),
+        c("kafka_offset", "BIGINT"),
+        c("kafka_timestamp", "BIGINT"),
+        c("record_key", "STRING"),
+        c("raw_value", "STRING"),
+        c("reason", "STRING"),
+        c("loaded_at", "BIGINT"),
+        c("load_id", "STRING"),
+      ],
+      partitions: DAY,
+    },
+    gaps: {
+      name: `${tables.gaps}_batches`,
+      columns: [
+        c("kind", "STRING"),
+        c("agent_id", "STRING"),
+        c("stream", "STRING"),
+        c("host", "STRING"),
+        c("from_seq", "BIGINT"),
+        c("to_seq", "BIGINT"),
+        c("missing", "BIGINT"),
+        c("before_ts", "BIGINT"),
+        c("after_ts", "BIGINT"),
+        c("topic", "STRING"),
+        c("kafka_partition", "INT"),
+        c("detected_at", "BIGINT"),
+        c("load_id", "STRING"),
+      ],
+      partitions: DAY,
+    },
+    loads: {
+      name: tables.loads,
+      columns: [
+        c("load_id", "STRING"),
+        c("group_id", "STRING"),
+        c("topic", "STRING"),
+        c("kafka_partition", "INT"),
+        c("from_offset", "BIGINT"),
+        c("next_offset", "BIGINT"),
+        c("records", "BIGINT"),
+        c("bad", "BIGINT"),
+        c("loaded_at", "BIGINT"),
+        c("collector", "STRING"),
+      ],
+      partitions: [],
+    },
+    streams: {
+      name: tables.streams,
+      columns: [
+        c("agent_id", "STRING"),
+        c("stream", "STRING"),
+        c("host", "STRING"),
+        c("max_seq", "BIGINT"),
+        c("holes", "STRING"),
+        c("last_ts", "BIGINT"),
+        c("updated_at", "BIGINT"),
+        c("load_id", "STRING"),
+      ],
+      partitions: DAY,
+    },
+  } satisfies Record<string, TableSpec>;
+}
+
+export type TableSpecs = ReturnType<typeof tableSpecs>;
+export type TableKind = keyof TableSpecs;
+
+const columnList = (columns: Column[]) =>
+  columns.map((col) => `${col.name} ${col.type}`).join(", ");
+
+/** The DDL of `init`, in order; each statement may run again (IF NOT EXISTS). */
+export function initStatements(hive: HiveSettingsConfig): string[] {
+  const db = hive.database;
+  const specs = tableSpecs(hive.tables);
+  const format = hive.storage_format.toUpperCase();
+  const tables = Object.values(specs).map(
+    (spec) =>
+      `CREATE TABLE IF NOT EXISTS ${db}.${spec.name} (${columnList(spec.columns)})` +
+      (spec.partitions.length > 0 ? ` PARTITIONED BY (${columnList(spec.partitions)})` : "") +
+      ` STORED AS ${format}`,
+  );
+  return [`CREATE DATABASE IF NOT EXISTS ${db}`, ...tables, ...viewStatements(hive)];
+}
+
+/** The views over committed rows: `CREATE VIEW IF NOT EXISTS`, so init never replaces a user's. */
+export function viewStatements(hive: HiveSettingsConfig): string[] {
+  const db = hive.database;
+  const specs = tableSpecs(hive.tables);
+  const committed = (spec: TableSpec) => {
+    const cols = [...spec.columns, ...spec.partitions]
+      .filter((col) => col.name !== "load_id")
+      .map((col) => `b.${col.name}`)
+      .join(", ");
+    return `SELECT ${cols} FROM ${db}.${spec.name} b LEFT SEMI JOIN ${db}.${specs.loads.name} l ON (b.load_id = l.load_id)`;
+  };
+  const key = "b.host, b.measurement, b.tags, b.field, b.window_seconds, b.window_start, b.day";
+  // Hive has no min_by/max_by: the smallest (ts, value) struct carries the first value.
+  const merged =
+    `SELECT host, measurement, tags, field, window_seconds, window_start, day, samples, total, ` +
+    `total / samples AS average, minimum, maximum, m.f.v AS first_val, m.f.ts AS first_ts, ` +
+    `m.l.v AS last_val, m.l.ts AS last_ts FROM (SELECT ${key}, SUM(b.samples) AS samples, ` +
+    `SUM(b.total) AS total, MIN(b.minimum) AS minimum, MAX(b.maximum) AS maximum, ` +
+    `MIN(named_struct('ts', b.first_ts, 'v', b.first_val)) AS f, ` +
+    `MAX(named_struct('ts', b.last_ts, 'v', b.last_val)) AS l ` +
+    `FROM ${db}.${specs.metrics.name} b LEFT SEMI JOIN ${db}.${specs.loads.name} c ON (b.load_id = c.load_id) ` +
+    `GROUP BY ${key}) m`;
+  return [
+    `CREATE VIEW IF NOT EXISTS ${db}.${hive.tables.metrics} AS ${merged}`,
+    `CREATE VIEW IF NOT EXISTS ${db}.${hive.tables.raw} AS ${committed(specs.raw)}`,
+    `CREATE VIEW IF NOT EXISTS ${db}.${hive.tables.quarantine} AS ${committed(specs.quarantine)}`,
+    `CREATE VIEW IF NOT EXISTS ${db}.${hive.tables.gaps} AS ${committed(specs.gaps)}`,
+  ];
+}
+
+/**
+ * Compares `DESCRIBE` output with a spec: Hive and Spark both list the data columns, then the
+ * partition columns, then (after a `#` line) the partition columns again. Returns what differs,
+ * in words, or an empty list.
+ */
+export function schemaDifferences(
+  spec: TableSpec,
+  described: Array<{ col_name: string; data_type: string }>,
+): string[] {
+  const actual: Column[] = [];
+  for (const row of described) {
+    const name = row.col_name.trim();
+    if (name === "" || name.startsWith("#")) break;
+    actual.push({ name: name.toLowerCase(), type: row.data_type.trim().toUpperCase() as never });
+  }
+  const expected = [...spec.columns, ...spec.partitions];
+  const differences: string[] = [];
+  expected.forEach((col, index) => {
+    const found = actual.find((a) => a.name === col.name);
+    if (found === undefined) differences.push(`column ${col.name} ${col.type} is missing`);
+    else if (found.type !== col.type)
+      differences.push(`column ${col.name} is ${found.type}, expected ${col.type}`);
+    else if (actual[index]?.name !== col.name)
+      differences.push(
+        `column ${col.name} is at position ${actual.indexOf(found) + 1}, expected ${index + 1}`,
+      );
+  });
+  for (const a of actual) {
+    if (!expected.some((col) => col.name === a.name))
+      differences.push(`unexpected column ${a.name}`);
+  }
+  return differences;
+}
