@@ -272,7 +272,7 @@ function insertClause(
   decode: Record<string, Decode>,
 ): string {
   const all = [...spec.columns, ...spec.partitions];
-  const values = all.map((col, index) => valueOf(col, `s.c[${index + 1}]`, decode[col.name]));
+  const values = all.map((col, index) => serverValue(col, `s.c[${index + 1}]`, decode[col.name]));
   const partition =
     spec.partitions.length > 0
       ? ` PARTITION (${spec.partitions.map((p) => p.name).join(", ")})`
@@ -280,7 +280,7 @@ function insertClause(
   return `INSERT INTO TABLE ${database}.${spec.name}${partition} SELECT ${values.join(", ")} WHERE s.c[0] = '${tag}'`;
 }
 
-function valueOf(col: Column, cell: string, decode: Decode = "plain"): string {
+function serverValue(col: Column, cell: string, decode: Decode = "plain"): string {
   if (decode === "base64") return `CAST(unbase64(${cell}) AS STRING)`;
   const value = col.type === "STRING" ? cell : `CAST(${cell} AS ${col.type})`;
   return decode === "nullable" ? `IF(${cell} = '', NULL, ${value})` : value;
