@@ -58,6 +58,11 @@ export function sparkThriftServerArgs(
     "spark.sql.warehouse.dir": path.join(dataDir, "warehouse"),
     "spark.sql.shuffle.partitions": "4",
     "spark.sql.session.timeZone": "UTC",
+    // Read and write Hive serde tables as Hive does. Spark's own Parquet path caches a table's
+    // file list per session, so that one session does not see another's INSERT into an
+    // unpartitioned table (the collector's loads table) until REFRESH TABLE: Hive has no such cache.
+    "spark.sql.hive.convertMetastoreParquet": "false",
+    "spark.sql.hive.convertMetastoreOrc": "false",
     "spark.hadoop.javax.jdo.option.ConnectionURL": `jdbc:derby:;databaseName=${path.join(dataDir, "metastore_db")};create=true`,
     "spark.hadoop.hive.exec.scratchdir": path.join(dataDir, "scratch"),
     "spark.hadoop.hive.exec.local.scratchdir": path.join(dataDir, "scratch-local"),
