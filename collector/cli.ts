@@ -1,14 +1,222 @@
 #!/usr/bin/env node
+import cron from "node-cron";
+import type { Argv } from "yargs";
 import { checkEndpoints, reportChecks, runCli } from "../lib/cli.js";
+import { ConfigError } from "../lib/config/issues.js";
+import { describeError } from "../lib/errors.js";
+import { createLogger, type Logger } from "../lib/log.js";
+import { type LoadedCollectorConfig, loadCollectorConfig } from "./config/load.js";
+import { HiveStore } from "./hive/store.js";
+import { acquireRunLock } from "./lock.js";
+import { progressReporter } from "./progress.js";
+import { CRASH_POINTS, type CrashPoint, type RunSummary, runCollector } from "./run.js";
+
+const withConfig = <T>(y: Argv<T>) =>
+  y.option("config", {
+    alias: "c",
+    type: "string",
+    demandOption: true,
+    describe: "collector config (YAML), e.g. conf/collector.yaml",
+  });
+
+function load(file: string, logger?: Logger): LoadedCollectorConfig {
+  const loaded = loadCollectorConfig(file);
+  for (const w of loaded.warnings)
+    logger?.warn(`${w.file}:${w.line}:${w.column}: ${w.path}: ${w.message}`);
+  return loaded;
+}
+
+interface RunArgs {
+  config: string;
+  maxRecords: number | undefined;
+  maxSeconds: number | undefined;
+  maxBadRatio: number | undefined;
+}
+
+/** One run under the lock; resolves with the summary line. */
+async function runOnce(
+  args: RunArgs,
+  loaded: LoadedCollectorConfig,
+  logger: Logger,
+): Promise<RunSummary> {
+  const { config } = loaded;
+  const lock = await acquireRunLock(config.run.lock_file, (error) =>
+    logger.error({ error: error.message }, "the run lock was lost"),
+  );
+  const progress = progressReporter(logger, config.run.progress_interval);
+  try {
+    const crashAt = process.env.HOSTFLOW_CRASH_AT as CrashPoint | undefined;
+    return await runCollector(config, {
+      logger,
+      maxRecords: args.maxRecords ?? config.run.max_records,
+      maxSeconds: args.maxSeconds,
+      maxBadRatio: args.maxBadRatio,
+      onProgress: progress.update,
+      crashAt: crashAt !== undefined && CRASH_POINTS.includes(crashAt) ? crashAt : undefined,
+    });
+  } finally {
+    progress.stop();
+    await lock.release();
+  }
+}
+
+export function summaryLine(s: RunSummary): string {
+  const parts = [
+    `${s.records} records`,
+    `${s.bad} bad`,
+    `${s.loads} loads`,
+    `${s.rows} rows`,
+    `${s.windows} windows`,
+    `${s.seconds.toFixed(1)} s`,
+    `${Math.round(s.recordsPerSecond)} records/s`,
+    `lag left ${s.lagLeft}`,
+  ];
+  if (s.gaps > 0) parts.push(`${s.gaps} gaps`);
+  if (s.duplicates > 0) parts.push(`${s.duplicates} duplicate ranges`);
+  if (s.lostToRetention > 0) parts.push(`${s.lostToRetention} LOST to retention`);
+  if (s.stoppedBy !== "end") parts.push(`stopped by ${s.stoppedBy}`);
+  return `run done: ${parts.join(", ")}`;
+}
 
 await runCli(
   "hostflow-collector",
-  "Consumes host samples from Kafka, aggregates them and loads them into Hive.",
+  "Consumes host samples from Kafka, aggregates them and loads them into Hive, exactly once.",
   (y) =>
-    y.command(
-      "check",
-      "ask Kafka (KAFKA_BROKERS) for its metadata and HiveServer2 (HIVE_HOST, HIVE_PORT) to run SELECT 1",
-      () => undefined,
-      async () => reportChecks(await checkEndpoints(undefined, { kafka: true, hive: true })),
-    ),
+    y
+      .command(
+        "init",
+        "create the database, tables and views in Hive (idempotent)",
+        (a) => withConfig(a),
+        async (argv) => {
+          const { config } = load(argv.config);
+          const store = await HiveStore.open(
+            config.hive,
+            createLogger("hostflow-collector", "warn"),
+          );
+          try {
+            const statements = await store.init();
+            console.log(
+              `init: ${statements.length} statements ran; ${config.hive.database} has the collector's tables and views`,
+            );
+          } finally {
+            await store.close();
+          }
+        },
+      )
+      .command(
+        "run",
+        "consume up to the end offsets seen at start, aggregate, load into Hive; exit 0 when done",
+        (a) =>
+          withConfig(a)
+            .option("max-records", { type: "number", describe: "stop after this many records" })
+            .option("max-seconds", {
+              type: "number",
+              describe: "stop consuming after this long (default run.max_duration)",
+            })
+            .option("max-bad-ratio", {
+              type: "number",
+              describe:
+                "fail, before loading, above this share of bad records (records.max_bad_ratio)",
+            })
+            .option("schedule", {
+              type: "string",
+              describe:
+                'run on a cron schedule in this process, e.g. "*/5 * * * *" (skips a tick while a run goes on)',
+            })
+            .check((argv) => {
+              const ratio = argv["max-bad-ratio"];
+              if (ratio !== undefined && !(ratio >= 0 && ratio <= 1)) {
+                throw new Error(`--max-bad-ratio ${ratio}: give a share between 0 and 1`);
+              }
+              for (const flag of ["max-records", "max-seconds"] as const) {
+                const value = argv[flag];
+                if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+                  throw new Error(`--${flag} ${value}: give a positive number`);
+                }
+              }
+              if (argv.schedule !== undefined && !cron.validate(argv.schedule)) {
+                throw new Error(
+                  `--schedule "${argv.schedule}" is not a cron expression (5 or 6 fields)`,
+                );
+              }
+              return true;
+            }),
+        async (argv) => {
+          const loaded = load(argv.config);
+          const logger = createLogger("hostflow-collector", loaded.config.run.log_level);
+          load(argv.config, logger);
+          const args: RunArgs = {
+            config: argv.config,
+            maxRecords: argv["max-records"],
+            maxSeconds: argv["max-seconds"],
+            maxBadRatio: argv["max-bad-ratio"],
+          };
+          if (argv.schedule === undefined) {
+            console.log(summaryLine(await runOnce(args, loaded, logger)));
+            return;
+          }
+          await schedule(argv.schedule, args, loaded, logger);
+        },
+      )
+      .command(
+        "validate",
+        "check a config file; print every problem with file:line:column (exit 1 on errors)",
+        (a) => withConfig(a),
+        (argv) => {
+          try {
+            const { file, warnings } = loadCollectorConfig(argv.config);
+            for (const w of warnings)
+              console.log(`warning: ${w.file}:${w.line}:${w.column}: ${w.path}: ${w.message}`);
+            console.log(`${file}: valid`);
+          } catch (error) {
+            if (!(error instanceof ConfigError)) throw error;
+            console.error(error.formatIssues());
+            process.exit(1);
+          }
+        },
+      )
+      .command(
+        "check",
+        "ask Kafka (KAFKA_BROKERS) for its metadata and HiveServer2 (HIVE_HOST, HIVE_PORT) to run SELECT 1",
+        () => undefined,
+        async () => reportChecks(await checkEndpoints(undefined, { kafka: true, hive: true })),
+      ),
 );
+
+/** In-process scheduling: a tick that comes while a run goes on is skipped, and logged. */
+async function schedule(
+  expression: string,
+  args: RunArgs,
+  loaded: LoadedCollectorConfig,
+  logger: Logger,
+): Promise<void> {
+  let running = false;
+  const task = cron.schedule(expression, async () => {
+    if (running) {
+      logger.warn("the previous run still goes on: this tick is skipped");
+      return;
+    }
+    running = true;
+    try {
+      logger.info(summaryLine(await runOnce(args, loaded, logger)));
+    } catch (error) {
+      logger.error(`run failed: ${describeError(error)}`);
+    } finally {
+      running = false;
+    }
+  });
+  logger.info(`scheduled: "${expression}"; Ctrl-C or SIGTERM stops after the run in progress`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      task.stop();
+      const wait = setInterval(() => {
+        if (!running) {
+          clearInterval(wait);
+          resolve();
+        }
+      }, 200);
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+}

@@ -1,0 +1,632 @@
+/**
+ * One bounded collector run (Camus-style): capture every partition's end offset, consume from
+ * what Hive says is loaded up to those ends, aggregate, load, exit. See docs/collector.md for the
+ * exactly-once argument; in short: a load is one statement that writes the rows and the offsets
+ * they came from; the next run starts from the offsets in Hive, never from Kafka's alone.
+ */
+import { randomUUID } from "node:crypto";
+import os from "node:os";
+import type { Batch, Consumer, Kafka } from "kafkajs";
+import { HostflowError } from "../lib/errors.js";
+import { createKafka, kafkaClientConfig } from "../lib/kafka.js";
+import type { Logger } from "../lib/log.js";
+import { WindowAggregator } from "./aggregate.js";
+import type { ResolvedCollectorConfig } from "./config/load.js";
+import { GapTracker, type StreamState } from "./gaps.js";
+import type { GapRow, OffsetRange, QuarantineRow, RawRow } from "./hive/encode.js";
+import { HiveStore } from "./hive/store.js";
+import { checkRecord, type RecordCheckOptions } from "./records.js";
+
+export type CrashPoint = "after-consume" | "mid-load" | "after-load";
+export const CRASH_POINTS: readonly CrashPoint[] = ["after-consume", "mid-load", "after-load"];
+
+export interface RunOptions {
+  logger: Logger;
+  maxRecords?: number | undefined;
+  maxSeconds?: number | undefined;
+  maxBadRatio?: number | undefined;
+  /** Called about once a second while consuming. */
+  onProgress?: (progress: Progress) => void;
+  /** Test hook: SIGKILL this process at that point of the first load. */
+  crashAt?: CrashPoint | undefined;
+}
+
+export interface Progress {
+  done: number;
+  total: number;
+  bad: number;
+  ratePerSecond: number;
+}
+
+export interface RunSummary {
+  records: number;
+  bad: number;
+  loads: number;
+  rows: number;
+  windows: number;
+  seconds: number;
+  recordsPerSecond: number;
+  /** Records between where this run stopped and the end offsets it captured. */
+  lagLeft: number;
+  stoppedBy: "end" | "max-records" | "max-seconds";
+  lostToRetention: number;
+  gaps: number;
+  duplicates: number;
+  loadMs: number[];
+}
+
+interface PartitionState {
+  topic: string;
+  partition: number;
+  /** End offset captured at start: the run consumes below it. */
+  end: number;
+  /** Next offset Hive has (committed loads), i.e. where the pending range starts. */
+  loaded: number;
+  /** Next offset to process. */
+  next: number;
+  pendingRecords: number;
+  pendingBad: number;
+  assigned: boolean;
+  /** A batch that starts at or before `next` came in since the last seek. */
+  positioned: boolean;
+}
+
+const KAFKAJS_RETRY = { retries: 5, initialRetryTime: 300, maxRetryTime: 10_000 };
+/** Below this many records the bad ratio says little; the last check of a run applies anyway. */
+const MIN_RECORDS_FOR_RATIO = 100;
+const STATEMENT_ROW_BYTES_GUESS = 180;
+
+const key = (topic: string, partition: number) => `${topic}:${partition}`;
+
+export async function runCollector(
+  config: ResolvedCollectorConfig,
+  options: RunOptions,
+): Promise<RunSummary> {
+  const store = await HiveStore.open(config.hive, options.logger);
+  try {
+    await store.checkTables();
+    const kafka = createKafka(
+      await kafkaClientConfig(config.kafka, KAFKAJS_RETRY),
+      options.logger.child({ component: "kafka" }),
+    );
+    return await new CollectorRun(config, options, store, kafka).run();
+  } finally {
+    await store.close();
+  }
+}
+
+class CollectorRun {
+  private readonly logger: Logger;
+  private readonly started = Date.now();
+  private readonly partitions = new Map<string, PartitionState>();
+  private readonly aggregator: WindowAggregator;
+  private raw: RawRow[] = [];
+  private quarantine: QuarantineRow[] = [];
+  private gapRows: GapRow[] = [];
+  private tracker: GapTracker | undefined;
+  /** Stream states as Hive has them (initial plus every load's): what a discarded batch falls back to. */
+  private loadedStates = new Map<string, StreamState>();
+  private readonly checkOptions: RecordCheckOptions;
+  private pendingBytes = 0;
+  private rowBytes = STATEMENT_ROW_BYTES_GUESS;
+  private total = { records: 0, bad: 0, loads: 0, rows: 0, windows: 0, gaps: 0, duplicates: 0 };
+  private lostToRetention = 0;
+  private readonly loadMs: number[] = [];
+  private stopReason: RunSummary["stoppedBy"] | undefined;
+  private serial: Promise<unknown> = Promise.resolve();
+  private finished = false;
+  private joins = 0;
+  private settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  private consumer: Consumer | undefined;
+  private badReasons = new Map<string, number>();
+
+  constructor(
+    private readonly config: ResolvedCollectorConfig,
+    private readonly options: RunOptions,
+    private readonly store: HiveStore,
+    private readonly kafka: Kafka,
+  ) {
+    this.logger = options.logger;
+    this.aggregator = new WindowAggregator(config.aggregation.windows);
+    this.checkOptions = {
+      timestampUnit: config.records.timestamp_unit,
+      maxBytes: config.records.max_bytes,
+      maxAgeMs: config.records.max_age,
+      maxFutureMs: config.records.max_future,
+      now: this.started,
+    };
+  }
+
+  async run(): Promise<RunSummary> {
+    await this.capturePartitions();
+    if (this.config.gaps.enabled) {
+      const states = await this.store.streamStates(this.config.gaps.state_days, this.started);
+      for (const state of states) this.loadedStates.set(streamKey(state), state);
+      this.resetTracker();
+    }
+    const total = this.toDo();
+    this.logger.info(
+      { partitions: this.partitions.size, records: total },
+      `run starts: ${total} records to load from ${this.partitions.size} partitions`,
+    );
+    if (total > 0 || this.gapRows.length > 0) await this.consume();
+    if (!this.finished) await this.finish();
+    const seconds = (Date.now() - this.started) / 1000;
+    return {
+      ...this.total,
+      seconds,
+      recordsPerSecond: this.total.records / Math.max(seconds, 0.001),
+      lagLeft: this.toDo(),
+      stoppedBy: this.stopReason ?? "end",
+      lostToRetention: this.lostToRetention,
+      loadMs: this.loadMs,
+    };
+  }
+
+  /** End offsets now, and where Hive says each partition was loaded up to. */
+  private async capturePartitions(): Promise<void> {
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      const existing = new Set(await admin.listTopics());
+      const missing = this.config.kafka.topics.filter((t) => !existing.has(t));
+      if (missing.length > 0) {
+        throw new HostflowError(
+          "HF_KAFKA_TOPIC",
+          `topic${missing.length > 1 ? "s" : ""} ${missing.join(", ")} not found on ${this.config.kafka.brokers.join(",")} (kafka.topics)`,
+          { context: { missing } },
+        );
+      }
+      const loaded = await this.store.loadedOffsets(this.config.kafka.group_id);
+      for (const topic of this.config.kafka.topics) {
+        for (const p of await admin.fetchTopicOffsets(topic)) {
+          const low = Number(p.low);
+          const end = Number(p.high);
+          const recorded = loaded.get(key(topic, p.partition));
+          const state: PartitionState = {
+            topic,
+            partition: p.partition,
+            end,
+            loaded: recorded ?? (this.config.kafka.start_from === "earliest" ? low : end),
+            next: 0,
+            pendingRecords: 0,
+            pendingBad: 0,
+            assigned: false,
+            positioned: false,
+          };
+          if (state.loaded > end) {
+            throw new HostflowError(
+              "HF_OFFSETS",
+              `Hive has ${topic}:${p.partition} loaded up to offset ${state.loaded}, but the partition ends at ${end}: ` +
+                `was the topic deleted and created again? Nothing was loaded; remove this topic's rows from ` +
+                `${this.store.database}.${this.store.specs.loads.name} (group_id ${this.config.kafka.group_id}) to start it over`,
+              { context: { topic, partition: p.partition } },
+            );
+          }
+          if (state.loaded < low) this.lostRange(state, low);
+          state.next = Math.max(state.loaded, low);
+          this.partitions.set(key(topic, p.partition), state);
+        }
+      }
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** Records that left Kafka's retention before any run loaded them: said loudly, kept in gaps. */
+  private lostRange(state: PartitionState, low: number): void {
+    const lost = low - state.loaded;
+    this.lostToRetention += lost;
+    this.logger.error(
+      { topic: state.topic, partition: state.partition, from: state.loaded, to: low - 1, lost },
+      `${lost} records of ${state.topic}:${state.partition} (offsets ${state.loaded}–${low - 1}) ` +
+        "were deleted by Kafka's retention before they were loaded; continuing from the earliest offset",
+    );
+    this.gapRows.push({
+      kind: "retention",
+      agentId: "",
+      stream: "",
+      host: "",
+      fromSeq: state.loaded,
+      toSeq: low - 1,
+      count: lost,
+      beforeTs: undefined,
+      afterTs: undefined,
+      topic: state.topic,
+      partition: state.partition,
+    });
+  }
+
+  private toDo(): number {
+    let n = 0;
+    for (const p of this.partitions.values()) n += Math.max(0, p.end - p.next);
+    return n;
+  }
+
+  private async consume(): Promise<void> {
+    const { kafka: settings } = this.config;
+    const consumer = this.kafka.consumer({
+      groupId: settings.group_id,
+      sessionTimeout: settings.session_timeout,
+      rebalanceTimeout: settings.rebalance_timeout,
+      heartbeatInterval: Math.min(3_000, Math.floor(settings.session_timeout / 3)),
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+    });
+    this.consumer = consumer;
+    const done = new Promise<void>((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    const fail = (error: unknown) => this.settle?.reject(error);
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      this.enqueue(() => this.onAssignment(event.payload.memberAssignment)).catch(fail);
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (!event.payload.restart) {
+        fail(
+          new HostflowError(
+            "HF_KAFKA_CONSUME",
+            `the Kafka consumer stopped: ${event.payload.error.message}`,
+            {
+              cause: event.payload.error,
+              retriable: true,
+            },
+          ),
+        );
+      }
+    });
+    const timers: NodeJS.Timeout[] = [];
+    const maxMs = (this.options.maxSeconds ?? this.config.run.max_duration / 1000) * 1000;
+    timers.push(
+      setTimeout(() => {
+        this.stopReason ??= "max-seconds";
+        this.enqueue(() => this.maybeFinish()).catch(fail);
+      }, maxMs),
+    );
+    if (this.options.onProgress) {
+      const report = this.options.onProgress;
+      const total = this.toDo();
+      timers.push(
+        setInterval(() => {
+          const done = total - this.toDo();
+          const seconds = (Date.now() - this.started) / 1000;
+          report({
+            done,
+            total,
+            bad: this.total.bad,
+            ratePerSecond: done / Math.max(seconds, 0.001),
+          });
+        }, 1_000),
+      );
+    }
+    try {
+      await consumer.connect();
+      await consumer.subscribe({
+        topics: [...this.config.kafka.topics],
+        fromBeginning: this.config.kafka.start_from === "earliest",
+      });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, heartbeat }) => {
+          await this.enqueue(() => this.onBatch(batch, heartbeat));
+        },
+      });
+      await done;
+    } finally {
+      for (const timer of timers) clearTimeout(timer);
+      await consumer.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** Loads, batches and assignments run one at a time, in order. */
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.serial.then(work);
+    this.serial = next.catch(() => undefined);
+    return next;
+  }
+
+  private async onAssignment(assignment: Record<string, number[]>): Promise<void> {
+    this.joins += 1;
+    const now = new Set<string>();
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      for (const partition of partitions) now.add(key(topic, partition));
+    }
+    const lost = [...this.partitions.values()].filter(
+      (p) => p.assigned && !now.has(key(p.topic, p.partition)),
+    );
+    if (this.joins > 1) {
+      // Another member may have loaded since this run started, and rows not yet loaded may come
+      // from partitions it now owns: drop them, and start again from Hive's record.
+      const pending = this.pendingCount();
+      if (pending > 0) {
+        this.logger.warn(
+          { pending, revoked: lost.map((p) => key(p.topic, p.partition)) },
+          "the group rebalanced: records read but not loaded are dropped and read again",
+        );
+      }
+      this.discardPending();
+      const loaded = await this.store.loadedOffsets(this.config.kafka.group_id);
+      for (const p of this.partitions.values()) {
+        const recorded = loaded.get(key(p.topic, p.partition));
+        if (recorded !== undefined && recorded > p.loaded) p.loaded = recorded;
+        p.next = Math.max(p.next, p.loaded);
+      }
+    }
+    for (const p of this.partitions.values()) p.assigned = now.has(key(p.topic, p.partition));
+    for (const p of this.partitions.values()) {
+      if (!p.assigned) continue;
+      if (p.next >= p.end) this.consumer?.pause([{ topic: p.topic, partitions: [p.partition] }]);
+      else {
+        p.positioned = false;
+        this.consumer?.seek({ topic: p.topic, partition: p.partition, offset: String(p.next) });
+      }
+    }
+    this.logger.info({ partitions: [...now] }, `assigned ${now.size} partitions`);
+    await this.maybeFinish();
+  }
+
+  private async onBatch(batch: Batch, heartbeat: () => Promise<void>): Promise<void> {
+    if (this.finished) return;
+    const p = this.partitions.get(key(batch.topic, batch.partition));
+    if (p === undefined || !p.assigned) return;
+    // A fetch sent before the seek may start past Hive's offset (Kafka's committed one ahead of
+    // Hive's): skip it, the sought position comes next. Before it: already loaded, skipped below.
+    const first = batch.messages[0];
+    if (first !== undefined && Number(first.offset) > p.next && !p.positioned) return;
+    p.positioned = true;
+    for (const message of batch.messages) {
+      if (this.stopReason !== undefined) break;
+      const offset = Number(message.offset);
+      // Below p.next: already loaded (a fetch that started before the seek) or already read.
+      if (offset < p.next) continue;
+      if (offset >= p.end) break;
+      this.process(p, offset, message);
+      p.next = offset + 1;
+      if (this.options.maxRecords !== undefined && this.total.records >= this.options.maxRecords) {
+        this.stopReason = "max-records";
+      }
+      if (this.shouldLoad()) await this.load(heartbeat);
+    }
+    if (p.next >= p.end) this.consumer?.pause([{ topic: p.topic, partitions: [p.partition] }]);
+    await this.maybeFinish(heartbeat);
+  }
+
+  private process(p: PartitionState, offset: number, message: Batch["messages"][number]): void {
+    this.total.records += 1;
+    p.pendingRecords += 1;
+    this.pendingBytes += message.value?.length ?? 0;
+    const checked = checkRecord(message.key, message.value, message.headers, this.checkOptions);
+    if (!checked.ok) {
+      this.total.bad += 1;
+      p.pendingBad += 1;
+      const reason = checked.reason;
+      const kind = reason.split(":")[0] ?? reason;
+      this.badReasons.set(kind, (this.badReasons.get(kind) ?? 0) + 1);
+      this.quarantine.push({
+        topic: p.topic,
+        partition: p.partition,
+        offset,
+        timestamp: Number(message.timestamp),
+        key: message.key,
+        value: message.value,
+        reason,
+      });
+      return;
+    }
+    const { sample, host, headers } = checked;
+    this.aggregator.add(host, sample);
+    if (this.config.aggregation.keep_raw) {
+      const tags = JSON.stringify(
+        Object.fromEntries(
+          Object.entries(sample.tags)
+            .filter(([k]) => k !== "host")
+            .sort(([a], [b]) => (a < b ? -1 : 1)),
+        ),
+      );
+      for (const [field, value] of Object.entries(sample.fields)) {
+        this.raw.push({
+          host,
+          measurement: sample.name,
+          tags,
+          field,
+          value,
+          ts: sample.timestamp,
+          agentId: headers?.agentId,
+          seq: headers?.seq,
+          topic: p.topic,
+          partition: p.partition,
+          offset,
+        });
+      }
+    }
+    if (headers !== undefined && this.tracker !== undefined) {
+      this.tracker.observe(headers.agentId, headers.stream, headers.seq, host, sample.timestamp);
+    }
+  }
+
+  private pendingCount(): number {
+    let n = 0;
+    for (const p of this.partitions.values()) n += p.pendingRecords;
+    return n;
+  }
+
+  private shouldLoad(): boolean {
+    const { batch_records, batch_bytes } = this.config.run;
+    const pending = this.pendingCount();
+    if (pending >= batch_records || this.pendingBytes >= batch_bytes) return true;
+    const estimate =
+      (this.aggregator.rowCount + this.raw.length) * this.rowBytes +
+      this.quarantine.reduce((n, q) => n + (q.value?.length ?? 0) * 1.4 + 200, 0);
+    return estimate >= this.config.hive.max_statement_bytes * 0.8;
+  }
+
+  private async maybeFinish(heartbeat?: () => Promise<void>): Promise<void> {
+    if (this.finished) return;
+    const assigned = [...this.partitions.values()].filter((p) => p.assigned);
+    const allDone = assigned.length > 0 && assigned.every((p) => p.next >= p.end);
+    if (!allDone && this.stopReason === undefined) return;
+    await this.finish(heartbeat);
+    this.settle?.resolve();
+  }
+
+  private async finish(heartbeat?: () => Promise<void>): Promise<void> {
+    this.finished = true;
+    const complete =
+      this.stopReason === undefined && [...this.partitions.values()].every((p) => p.next >= p.end);
+    await this.load(heartbeat, complete);
+  }
+
+  /**
+   * Loads what is pending: one statement per load, with the offset ranges it covers. `final`
+   * (a run that read everything) lets the gap tracker report holes that are old enough.
+   */
+  private async load(heartbeat?: () => Promise<void>, final?: boolean): Promise<void> {
+    const gapResult = this.tracker?.finish(Date.now(), final === true);
+    const gapRows = [
+      ...this.gapRows,
+      ...(gapResult?.events ?? []).map(
+        (e): GapRow => ({ ...e, topic: undefined, partition: undefined }),
+      ),
+    ];
+    const streams = gapResult?.changed ?? [];
+    const touched = [...this.partitions.values()].filter((p) => p.next > p.loaded);
+    if (touched.length === 0 && gapRows.length === 0 && streams.length === 0) return;
+    this.checkBadRatio(final === true);
+    const loadId = `${this.config.kafka.group_id}-${randomUUID()}`;
+    const offsets: OffsetRange[] = touched.map((p) => ({
+      topic: p.topic,
+      partition: p.partition,
+      from: p.loaded,
+      next: p.next,
+      records: p.pendingRecords,
+      bad: p.pendingBad,
+    }));
+    if (offsets.length === 0) {
+      offsets.push({ topic: "", partition: -1, from: 0, next: 0, records: 0, bad: 0 });
+    }
+    const metrics = this.aggregator.rows();
+    const encoded = this.store.encode({
+      loadId,
+      groupId: this.config.kafka.group_id,
+      collector: `${os.hostname()}/${process.pid}`,
+      loadedAt: Date.now(),
+      metrics,
+      raw: this.raw,
+      quarantine: this.quarantine,
+      gaps: gapRows,
+      streams,
+      offsets,
+    });
+    const rows = Object.values(encoded.rows).reduce((a, b) => a + b, 0);
+    if (rows > 0) this.rowBytes = Math.max(64, encoded.sql.length / rows);
+    this.crash("after-consume");
+    const beat = heartbeat
+      ? setInterval(() => heartbeat().catch(() => undefined), 3_000)
+      : undefined;
+    let ms: number;
+    try {
+      const loading = this.store.load(loadId, encoded.sql);
+      if (this.options.crashAt === "mid-load") setTimeout(() => this.crash("mid-load"), 300);
+      ({ ms } = await loading);
+    } finally {
+      if (beat) clearInterval(beat);
+    }
+    this.crash("after-load");
+    this.loadMs.push(ms);
+    this.total.loads += 1;
+    this.total.rows += encoded.rows.metrics;
+    this.total.windows += new Set(metrics.map((m) => `${m.windowSeconds}:${m.windowStart}`)).size;
+    for (const e of gapResult?.events ?? []) {
+      if (e.kind === "gap") this.total.gaps += 1;
+      else this.total.duplicates += 1;
+    }
+    for (const s of streams) this.loadedStates.set(streamKey(s), s);
+    this.logger.info(
+      { loadId, ms, ...encoded.rows, bytes: encoded.sql.length },
+      `loaded ${offsets.reduce((n, o) => n + o.records, 0)} records as ${encoded.rows.metrics} rows in ${ms} ms`,
+    );
+    for (const p of touched) {
+      p.loaded = p.next;
+      p.pendingRecords = 0;
+      p.pendingBad = 0;
+    }
+    this.clearPending();
+    // The loaded states are the tracker's new start: what it found so far is in Hive now.
+    this.resetTracker();
+    await this.commitToKafka(touched);
+  }
+
+  /** Kafka's committed offsets follow Hive's, so that lag tools see the truth; Hive stays the record. */
+  private async commitToKafka(partitions: PartitionState[]): Promise<void> {
+    const owned = partitions.filter((p) => p.assigned);
+    if (this.consumer === undefined || owned.length === 0) return;
+    try {
+      await this.consumer.commitOffsets(
+        owned.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.loaded) })),
+      );
+    } catch (error) {
+      this.logger.warn(
+        { error: (error as Error).message },
+        "committing offsets to Kafka failed (Hive has them; lag tools lag until the next run)",
+      );
+    }
+  }
+
+  private checkBadRatio(final: boolean): void {
+    const limit = this.options.maxBadRatio ?? this.config.records.max_bad_ratio;
+    const { records, bad } = this.total;
+    if (limit >= 1 || records === 0 || (!final && records < MIN_RECORDS_FOR_RATIO)) return;
+    if (bad / records <= limit) return;
+    const reasons = [...this.badReasons]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([reason, n]) => `${n}× ${reason}`)
+      .join(", ");
+    throw new HostflowError(
+      "HF_BAD_RATIO",
+      `${bad} of ${records} records (${((100 * bad) / records).toFixed(1)} %) were bad, above the limit ` +
+        `of ${(100 * limit).toFixed(1)} % (records.max_bad_ratio, --max-bad-ratio): ${reasons}; ` +
+        "the records read since the last load were not loaded and will be read again by the next run",
+      { context: { records, bad, limit } },
+    );
+  }
+
+  private clearPending(): void {
+    this.aggregator.clear();
+    this.raw = [];
+    this.quarantine = [];
+    this.gapRows = [];
+    this.pendingBytes = 0;
+  }
+
+  private discardPending(): void {
+    for (const p of this.partitions.values()) {
+      this.total.records -= p.pendingRecords;
+      this.total.bad -= p.pendingBad;
+      p.next = p.loaded;
+      p.pendingRecords = 0;
+      p.pendingBad = 0;
+    }
+    const retention = this.gapRows.filter((g) => g.kind === "retention");
+    this.clearPending();
+    this.gapRows = retention;
+    this.resetTracker();
+  }
+
+  private resetTracker(): void {
+    if (!this.config.gaps.enabled) return;
+    this.tracker = new GapTracker([...this.loadedStates.values()], {
+      graceMs: this.config.gaps.grace,
+      maxHolesPerStream: 1_000,
+    });
+  }
+
+  private crash(point: CrashPoint): void {
+    if (this.options.crashAt === point) process.kill(process.pid, "SIGKILL");
+  }
+}
+
+function streamKey(s: Pick<StreamState, "agentId" | "stream">): string {
+  return `${s.agentId.length}:${s.agentId}${s.stream}`;
+}
