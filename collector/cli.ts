@@ -4,12 +4,15 @@ import type { Argv } from "yargs";
 import { checkEndpoints, reportChecks, runCli } from "../lib/cli.js";
 import { ConfigError } from "../lib/config/issues.js";
 import { describeError } from "../lib/errors.js";
-import { createLogger, type Logger } from "../lib/log.js";
+import { createKafka, kafkaClientConfig } from "../lib/kafka.js";
+import { createLogger, type Logger, type LogLevel } from "../lib/log.js";
 import { type LoadedCollectorConfig, loadCollectorConfig } from "./config/load.js";
 import { HiveStore } from "./hive/store.js";
 import { acquireRunLock } from "./lock.js";
 import { progressReporter } from "./progress.js";
+import { fleetReport, formatReport } from "./report.js";
 import { CRASH_POINTS, type CrashPoint, type RunSummary, runCollector } from "./run.js";
+import { collectorStatus, formatStatus } from "./status.js";
 
 const withConfig = <T>(y: Argv<T>) =>
   y.option("config", {
@@ -40,9 +43,7 @@ async function runOnce(
   logger: Logger,
 ): Promise<RunSummary> {
   const { config } = loaded;
-  const lock = await acquireRunLock(config.run.lock_file, (error) =>
-    logger.error({ error: error.message }, "the run lock was lost"),
-  );
+  const lock = acquireRunLock(config.run.lock_file, (message) => logger.warn(message));
   const progress = progressReporter(logger, config.run.progress_interval);
   try {
     const crashAt = process.env.HOSTFLOW_CRASH_AT as CrashPoint | undefined;
@@ -56,7 +57,7 @@ async function runOnce(
     });
   } finally {
     progress.stop();
-    await lock.release();
+    lock.release();
   }
 }
 
@@ -143,7 +144,9 @@ await runCli(
             }),
         async (argv) => {
           const loaded = load(argv.config);
-          const logger = createLogger("hostflow-collector", loaded.config.run.log_level);
+          const level =
+            (process.env.HOSTFLOW_LOG_LEVEL as LogLevel | undefined) ?? loaded.config.run.log_level;
+          const logger = createLogger("hostflow-collector", level);
           load(argv.config, logger);
           const args: RunArgs = {
             config: argv.config,
@@ -156,6 +159,42 @@ await runCli(
             return;
           }
           await schedule(argv.schedule, args, loaded, logger);
+        },
+      )
+      .command(
+        "status",
+        "per partition: end offset, offset loaded in Hive, lag, last load time",
+        (a) => withConfig(a),
+        async (argv) => {
+          const { config } = load(argv.config);
+          const logger = createLogger("hostflow-collector", "warn");
+          const store = await HiveStore.open(config.hive, logger);
+          try {
+            const kafka = createKafka(
+              await kafkaClientConfig(config.kafka, { retries: 2 }),
+              logger,
+            );
+            console.log(formatStatus(await collectorStatus(config, store, kafka), Date.now()));
+          } finally {
+            await store.close();
+          }
+        },
+      )
+      .command(
+        "report",
+        "fleet health from Hive: latest CPU, memory, fullest disk per host, hosts over thresholds or silent, recent gaps",
+        (a) => withConfig(a),
+        async (argv) => {
+          const { config } = load(argv.config);
+          const store = await HiveStore.open(
+            config.hive,
+            createLogger("hostflow-collector", "warn"),
+          );
+          try {
+            console.log(formatReport(await fleetReport(config, store, Date.now()), config.report));
+          } finally {
+            await store.close();
+          }
         },
       )
       .command(

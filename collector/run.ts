@@ -87,7 +87,8 @@ export async function runCollector(
     await store.checkTables();
     const kafka = createKafka(
       await kafkaClientConfig(config.kafka, KAFKAJS_RETRY),
-      options.logger.child({ component: "kafka" }),
+      // kafkajs tells every join and pause at info: only its warnings and errors are news.
+      options.logger.child({ component: "kafka" }, { level: "warn" }),
     );
     return await new CollectorRun(config, options, store, kafka).run();
   } finally {
@@ -115,6 +116,7 @@ class CollectorRun {
   private stopReason: RunSummary["stoppedBy"] | undefined;
   private serial: Promise<unknown> = Promise.resolve();
   private finished = false;
+  private failed = false;
   private joins = 0;
   private settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
   private consumer: Consumer | undefined;
@@ -150,7 +152,7 @@ class CollectorRun {
       `run starts: ${total} records to load from ${this.partitions.size} partitions`,
     );
     if (total > 0 || this.gapRows.length > 0) await this.consume();
-    if (!this.finished) await this.finish();
+    if (!this.finished && !this.failed) await this.finish();
     const seconds = (Date.now() - this.started) / 1000;
     return {
       ...this.total,
@@ -257,7 +259,10 @@ class CollectorRun {
     const done = new Promise<void>((resolve, reject) => {
       this.settle = { resolve, reject };
     });
-    const fail = (error: unknown) => this.settle?.reject(error);
+    const fail = (error: unknown) => {
+      this.failed = true;
+      this.settle?.reject(error);
+    };
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       this.enqueue(() => this.onAssignment(event.payload.memberAssignment)).catch(fail);
     });
@@ -308,8 +313,9 @@ class CollectorRun {
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
+        // A failure ends the run with its own error; thrown, kafkajs would wrap it and restart.
         eachBatch: async ({ batch, heartbeat }) => {
-          await this.enqueue(() => this.onBatch(batch, heartbeat));
+          await this.enqueue(() => this.onBatch(batch, heartbeat)).catch(fail);
         },
       });
       await done;
@@ -367,7 +373,7 @@ class CollectorRun {
   }
 
   private async onBatch(batch: Batch, heartbeat: () => Promise<void>): Promise<void> {
-    if (this.finished) return;
+    if (this.finished || this.failed) return;
     const p = this.partitions.get(key(batch.topic, batch.partition));
     if (p === undefined || !p.assigned) return;
     // A fetch sent before the seek may start past Hive's offset (Kafka's committed one ahead of

@@ -1,5 +1,8 @@
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import test from "ava";
-import { runCollector } from "../../collector/run.js";
+import { CRASH_POINTS, runCollector } from "../../collector/run.js";
 import {
   collectorFixture,
   dataset,
@@ -75,4 +78,127 @@ test("a known dataset with bad records: aggregates equal a plain computation, th
   const again = await runCollector(f.config, { logger: quiet });
   t.is(again.records, 0, "a second run finds nothing new");
   assertSame(t, await hiveAggregates(f), expectedAggregates(good));
+});
+
+function collectorCli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnSync(process.execPath, ["--import", "tsx", "collector/cli.ts", ...args], {
+    encoding: "utf8",
+    env: { ...process.env, HOSTFLOW_LOG_LEVEL: "warn", ...env },
+    timeout: 120_000,
+  });
+}
+
+for (const point of CRASH_POINTS) {
+  test(`killed ${point}, then another run: every record counted exactly once`, async (t) => {
+    const f = await collectorFixture(t);
+    const records = dataset(3, 4);
+    await produce(f.topic, records);
+    const crashed = collectorCli(["run", "-c", f.file], { HOSTFLOW_CRASH_AT: point });
+    t.is(crashed.signal, "SIGKILL", crashed.stderr);
+    // The lock of the killed run is taken over once stale.
+    const second = collectorCli(["run", "-c", f.file]);
+    t.is(second.status, 0, second.stderr);
+    t.regex(second.stdout, /^run done: \d+ records, 0 bad/m);
+    assertSame(t, await hiveAggregates(f), expectedAggregates(records));
+    const { rows } = await f.store.query<{ n: number; s: number }>(
+      `SELECT COUNT(*) AS n, SUM(samples) AS s FROM ${f.database}.metrics`,
+    );
+    t.is(Number(rows[0]?.s), records.length * 2, "each record's two fields once");
+  });
+}
+
+test("two runs at once: the second exits 1 with a clear message, nothing is loaded twice", async (t) => {
+  const f = await collectorFixture(t);
+  // Enough records that the first run is still going when the second starts.
+  const records = dataset(40, 60);
+  await produce(f.topic, records);
+  const first = spawn(
+    process.execPath,
+    ["--import", "tsx", "collector/cli.ts", "run", "-c", f.file],
+    {
+      env: { ...process.env, HOSTFLOW_LOG_LEVEL: "warn" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let out = "";
+  first.stdout.on("data", (d) => {
+    out += d;
+  });
+  const exited = new Promise<number | null>((resolve) => first.on("exit", resolve));
+  // Wait until the first run holds the lock.
+  const lock = f.config.run.lock_file;
+  for (let i = 0; i < 1200 && !existsSync(lock); i++) await sleep(50);
+  const second = collectorCli(["run", "-c", f.file]);
+  t.is(second.status, 1);
+  t.regex(
+    second.stderr,
+    /HF_LOCKED: another collector run \(pid \d+, started .*\) holds .*run\.lock; this run does nothing/,
+  );
+  t.is(await exited, 0);
+  t.regex(out, /run done/);
+  assertSame(t, await hiveAggregates(f), expectedAggregates(records));
+});
+
+test("a window that spans two runs merges into one row in the view", async (t) => {
+  const f = await collectorFixture(t);
+  const records = dataset(2, 2);
+  // The first half of every window in one run, the second half in the next.
+  const firstHalf = records.filter((r) => (r.sample?.timestamp ?? 0) % 60_000 < 30_000);
+  const secondHalf = records.filter((r) => (r.sample?.timestamp ?? 0) % 60_000 >= 30_000);
+  await produce(f.topic, firstHalf);
+  t.is((await runCollector(f.config, { logger: quiet })).records, firstHalf.length);
+  await produce(f.topic, secondHalf);
+  t.is((await runCollector(f.config, { logger: quiet })).records, secondHalf.length);
+  const partial = await f.store.query<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM ${f.database}.metrics_batches`,
+  );
+  const merged = expectedAggregates(records);
+  t.is(Number(partial.rows[0]?.n), merged.size * 2, "two partial rows per window");
+  assertSame(t, await hiveAggregates(f), merged);
+});
+
+test("above --max-bad-ratio the run fails before loading and says why; records are read again later", async (t) => {
+  const f = await collectorFixture(t);
+  const good = dataset(1, 2);
+  const bad: TestRecord[] = Array.from({ length: 20 }, (_, i) => ({
+    host: "x",
+    raw: `{broken ${i}`,
+  }));
+  await produce(f.topic, [...good, ...bad]);
+  const failed = collectorCli(["run", "-c", f.file, "--max-bad-ratio", "0.1"]);
+  t.is(failed.status, 1);
+  t.regex(
+    failed.stderr,
+    /HF_BAD_RATIO: 20 of \d+ records \([\d.]+ %\) were bad, above the limit of 10\.0 %.*20× not JSON/,
+  );
+  t.is((await hiveAggregates(f)).size, 0);
+  const ok = collectorCli(["run", "-c", f.file]);
+  t.is(ok.status, 0, ok.stderr);
+  assertSame(t, await hiveAggregates(f), expectedAggregates(good));
+});
+
+test("sequence gaps and duplicates upstream are recorded in the gaps view", async (t) => {
+  const f = await collectorFixture(t);
+  const records = dataset(1, 3).filter((r) => r.seq !== 5 && r.seq !== 6);
+  const dup = records[10] as TestRecord;
+  await produce(f.topic, [...records, dup]);
+  await runCollector(f.config, { logger: quiet });
+  const { rows } = await f.store.query<{
+    kind: string;
+    from_seq: number;
+    to_seq: number;
+    missing: number;
+  }>(`SELECT kind, from_seq, to_seq, missing FROM ${f.database}.gaps ORDER BY kind`);
+  t.deepEqual(
+    rows.map((r) => ({
+      ...r,
+      from_seq: Number(r.from_seq),
+      to_seq: Number(r.to_seq),
+      missing: Number(r.missing),
+    })),
+    [
+      { kind: "duplicate", from_seq: dup.seq as number, to_seq: dup.seq as number, missing: 1 },
+      { kind: "gap", from_seq: 5, to_seq: 6, missing: 2 },
+    ],
+  );
 });
