@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import test from "ava";
 import { collectorConfigArtifacts } from "../../collector/config/docs.js";
-import { loadCollectorConfig } from "../../collector/config/load.js";
+import { loadCollectorConfig, loadCollectorConfigText } from "../../collector/config/load.js";
+import { ConfigError } from "../../lib/config/issues.js";
 import { projectRoot } from "../../lib/project.js";
 
 const root = projectRoot();
@@ -30,3 +31,47 @@ for (const [file, expected] of Object.entries(collectorConfigArtifacts())) {
     t.true(committed === expected, `${file} is stale: run npm run gen:config`);
   });
 }
+
+function issuesOf(text: string): string[] {
+  try {
+    loadCollectorConfigText(text, "collector.yaml", {});
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      return error.issues.map((i) => `${i.line}:${i.column}: ${i.path}: ${i.message}`);
+    }
+    throw error;
+  }
+  return [];
+}
+
+test("invalid configs: each mistake with its line, key and what is wrong, all at once", (t) => {
+  const issues = issuesOf(`kafka:
+  brokers: [k1:9092]
+  group_idd: x
+hive:
+  password: a
+  password_file: /p
+  tables: { metrics: m, gaps: M }
+aggregation:
+  windows: [1m, 1500ms, 60s]
+records:
+  timestamp_unit: sec
+  max_bad_ratio: 2
+run:
+  max_duration: 10x
+`);
+  t.deepEqual(issues, [
+    '3:3: kafka.group_idd: unknown key "group_idd"',
+    "4:1: hive: password and password_file are both given",
+    '7:31: hive.tables.gaps: "M" is also the name of tables.metrics',
+    "9:17: aggregation.windows[1]: window of 1500 ms is not a whole number of seconds of at least 1s",
+    "9:25: aggregation.windows[2]: this window size is listed twice",
+    '11:19: records.timestamp_unit: must be one of ms, s, us, ns, not "sec"',
+    "12:18: records.max_bad_ratio: must be <= 1, not 2",
+    '14:17: run.max_duration: invalid duration "10x"',
+  ]);
+});
+
+test("a config without kafka.brokers says so", (t) => {
+  t.deepEqual(issuesOf("hive: {}\n"), ['1:1: kafka.brokers: missing key "brokers"']);
+});
