@@ -29,6 +29,25 @@ function load(file: string, logger?: Logger): LoadedCollectorConfig {
   return loaded;
 }
 
+/** Loads the config, opens a Hive session, prints what `work` makes, closes the session. */
+async function withStore(
+  file: string,
+  work: (
+    config: LoadedCollectorConfig["config"],
+    store: HiveStore,
+    logger: Logger,
+  ) => Promise<string>,
+): Promise<void> {
+  const { config } = load(file);
+  const logger = createLogger("hostflow-collector", "warn");
+  const store = await HiveStore.open(config.hive, logger);
+  try {
+    console.log(await work(config, store, logger));
+  } finally {
+    await store.close();
+  }
+}
+
 interface RunArgs {
   config: string;
   maxRecords: number | undefined;
@@ -88,21 +107,11 @@ await runCli(
         "init",
         "create the database, tables and views in Hive (idempotent)",
         (a) => withConfig(a),
-        async (argv) => {
-          const { config } = load(argv.config);
-          const store = await HiveStore.open(
-            config.hive,
-            createLogger("hostflow-collector", "warn"),
-          );
-          try {
+        (argv) =>
+          withStore(argv.config, async (config, store) => {
             const statements = await store.init();
-            console.log(
-              `init: ${statements.length} statements ran; ${config.hive.database} has the collector's tables and views`,
-            );
-          } finally {
-            await store.close();
-          }
-        },
+            return `init: ${statements.length} statements ran; ${config.hive.database} has the collector's tables and views`;
+          }),
       )
       .command(
         "run",
@@ -165,37 +174,23 @@ await runCli(
         "status",
         "per partition: end offset, offset loaded in Hive, lag, last load time",
         (a) => withConfig(a),
-        async (argv) => {
-          const { config } = load(argv.config);
-          const logger = createLogger("hostflow-collector", "warn");
-          const store = await HiveStore.open(config.hive, logger);
-          try {
+        (argv) =>
+          withStore(argv.config, async (config, store, logger) => {
             const kafka = createKafka(
               await kafkaClientConfig(config.kafka, { retries: 2 }),
               logger,
             );
-            console.log(formatStatus(await collectorStatus(config, store, kafka), Date.now()));
-          } finally {
-            await store.close();
-          }
-        },
+            return formatStatus(await collectorStatus(config, store, kafka), Date.now());
+          }),
       )
       .command(
         "report",
         "fleet health from Hive: latest CPU, memory, fullest disk per host, hosts over thresholds or silent, recent gaps",
         (a) => withConfig(a),
-        async (argv) => {
-          const { config } = load(argv.config);
-          const store = await HiveStore.open(
-            config.hive,
-            createLogger("hostflow-collector", "warn"),
-          );
-          try {
-            console.log(formatReport(await fleetReport(config, store, Date.now()), config.report));
-          } finally {
-            await store.close();
-          }
-        },
+        (argv) =>
+          withStore(argv.config, async (config, store) =>
+            formatReport(await fleetReport(config, store, Date.now()), config.report),
+          ),
       )
       .command(
         "validate",

@@ -10,7 +10,7 @@
  * JSON, which escapes them).
  */
 import type { PartialRow } from "../aggregate.js";
-import type { StreamState } from "../gaps.js";
+import type { GapEvent, StreamState } from "../gaps.js";
 import type { Column, TableKind, TableSpec, TableSpecs } from "./tables.js";
 
 const FIELD = "\u0001";
@@ -40,19 +40,12 @@ export interface QuarantineRow {
   reason: string;
 }
 
-export interface GapRow {
-  kind: "gap" | "duplicate" | "retention";
-  agentId: string;
-  stream: string;
-  host: string;
-  fromSeq: number;
-  toSeq: number;
-  count: number;
-  beforeTs: number | undefined;
-  afterTs: number | undefined;
+/** A gap event, or a range of offsets lost to retention (topic and partition set, no agent). */
+export type GapRow = Omit<GapEvent, "kind"> & {
+  kind: GapEvent["kind"] | "retention";
   topic: string | undefined;
   partition: number | undefined;
-}
+};
 
 export interface OffsetRange {
   topic: string;
