@@ -48,6 +48,7 @@ hive:
   user: ${endpoints.hive.user}
   password: ${JSON.stringify(endpoints.hive.password)}
   database: ${database}
+  connect_timeout: 2m # many tests share one HiveServer2 on two cores
 run:
   lock_file: ${path.join(dir, "run.lock")}
 gaps:
