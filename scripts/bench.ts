@@ -1,23 +1,25 @@
 /**
- * `npm run bench -- <suite> [args]`: the benchmark scripts, with the local Kafka started when
- * a suite needs it and not running (and stopped again after).
+ * `npm run bench -- <suite> [args]`: the benchmark scripts, with the local Kafka (and Hive) started
+ * when a suite needs it and not running (and stopped again after).
  *   agent     sysinfo sample cycle cost and RSS, then pipeline throughput to Kafka
  *   sysinfo   scripts/bench/sysinfo.ts
  *   pipeline  scripts/bench/pipeline.ts
  *   channels  scripts/bench/channels.ts
+ *   collector scripts/bench/collector.ts (needs Kafka and HiveServer2)
  * Arguments after a one-script suite go to its script (e.g. pipeline --runs 5); `agent` runs
  * both scripts with their defaults.
  */
 import { spawn } from "node:child_process";
 import { describeError } from "../lib/errors.js";
 import { stackLayout } from "./stack/layout.js";
-import { withLocalStack } from "./stack/stack.js";
+import { type GroupName, withLocalStack } from "./stack/stack.js";
 
-const SUITES: Record<string, { scripts: string[]; kafka: boolean }> = {
-  agent: { scripts: ["sysinfo", "pipeline"], kafka: true },
-  sysinfo: { scripts: ["sysinfo"], kafka: false },
-  pipeline: { scripts: ["pipeline"], kafka: true },
-  channels: { scripts: ["channels"], kafka: false },
+const SUITES: Record<string, { scripts: string[]; stack: GroupName[] }> = {
+  agent: { scripts: ["sysinfo", "pipeline"], stack: ["kafka"] },
+  sysinfo: { scripts: ["sysinfo"], stack: [] },
+  pipeline: { scripts: ["pipeline"], stack: ["kafka"] },
+  channels: { scripts: ["channels"], stack: [] },
+  collector: { scripts: ["collector"], stack: ["kafka", "hive"] },
 };
 
 function run(script: string, args: string[]): Promise<number> {
@@ -46,7 +48,7 @@ const all = async () => {
   }
   return 0;
 };
-withLocalStack(stackLayout(), suite.kafka ? ["kafka"] : [], say, all).then(
+withLocalStack(stackLayout(), suite.stack, say, all).then(
   (code) => process.exit(code),
   (error: unknown) => {
     console.error(`[bench] ${describeError(error)}`);
