@@ -109,6 +109,8 @@ class CollectorRun {
   private loadedStates = new Map<string, StreamState>();
   private readonly checkOptions: RecordCheckOptions;
   private pendingBytes = 0;
+  /** Estimated statement bytes of the pending quarantined records (base64 and columns). */
+  private quarantineBytes = 0;
   private rowBytes = STATEMENT_ROW_BYTES_GUESS;
   private total = { records: 0, bad: 0, loads: 0, rows: 0, windows: 0, gaps: 0, duplicates: 0 };
   private lostToRetention = 0;
@@ -314,8 +316,8 @@ class CollectorRun {
         autoCommit: false,
         eachBatchAutoResolve: false,
         // A failure ends the run with its own error; thrown, kafkajs would wrap it and restart.
-        eachBatch: async ({ batch, heartbeat }) => {
-          await this.enqueue(() => this.onBatch(batch, heartbeat)).catch(fail);
+        eachBatch: async ({ batch, heartbeat, resolveOffset }) => {
+          await this.enqueue(() => this.onBatch(batch, heartbeat, resolveOffset)).catch(fail);
         },
       });
       await done;
@@ -372,7 +374,15 @@ class CollectorRun {
     await this.maybeFinish();
   }
 
-  private async onBatch(batch: Batch, heartbeat: () => Promise<void>): Promise<void> {
+  /**
+   * Each message handled (or skipped as already loaded) is resolved, so that kafkajs fetches
+   * past it; Kafka's committed offsets still move only after a load.
+   */
+  private async onBatch(
+    batch: Batch,
+    heartbeat: () => Promise<void>,
+    resolveOffset: (offset: string) => void,
+  ): Promise<void> {
     if (this.finished || this.failed) return;
     const p = this.partitions.get(key(batch.topic, batch.partition));
     if (p === undefined || !p.assigned) return;
@@ -385,10 +395,14 @@ class CollectorRun {
       if (this.stopReason !== undefined) break;
       const offset = Number(message.offset);
       // Below p.next: already loaded (a fetch that started before the seek) or already read.
-      if (offset < p.next) continue;
+      if (offset < p.next) {
+        resolveOffset(message.offset);
+        continue;
+      }
       if (offset >= p.end) break;
       this.process(p, offset, message);
       p.next = offset + 1;
+      resolveOffset(message.offset);
       if (this.options.maxRecords !== undefined && this.total.records >= this.options.maxRecords) {
         this.stopReason = "max-records";
       }
@@ -409,6 +423,7 @@ class CollectorRun {
       const reason = checked.reason;
       const kind = reason.split(":")[0] ?? reason;
       this.badReasons.set(kind, (this.badReasons.get(kind) ?? 0) + 1);
+      this.quarantineBytes += (message.value?.length ?? 0) * 1.4 + 200;
       this.quarantine.push({
         topic: p.topic,
         partition: p.partition,
@@ -462,8 +477,7 @@ class CollectorRun {
     const pending = this.pendingCount();
     if (pending >= batch_records || this.pendingBytes >= batch_bytes) return true;
     const estimate =
-      (this.aggregator.rowCount + this.raw.length) * this.rowBytes +
-      this.quarantine.reduce((n, q) => n + (q.value?.length ?? 0) * 1.4 + 200, 0);
+      (this.aggregator.rowCount + this.raw.length) * this.rowBytes + this.quarantineBytes;
     return estimate >= this.config.hive.max_statement_bytes * 0.8;
   }
 
@@ -602,6 +616,7 @@ class CollectorRun {
     this.aggregator.clear();
     this.raw = [];
     this.quarantine = [];
+    this.quarantineBytes = 0;
     this.gapRows = [];
     this.pendingBytes = 0;
   }

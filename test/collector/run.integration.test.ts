@@ -205,3 +205,14 @@ test("sequence gaps and duplicates upstream are recorded in the gaps view", asyn
     ],
   );
 });
+
+test("regression: a partition larger than one fetch is read to its end (offsets resolved as handled)", async (t) => {
+  const f = await collectorFixture(t, { partitions: 1 });
+  // ~36,000 records of ~150 bytes: more than the consumer's 4 MiB per-partition fetch.
+  const records = dataset(100, 60);
+  await produce(f.topic, records);
+  const summary = await runCollector(f.config, { logger: quiet, maxSeconds: 90 });
+  t.is(summary.stoppedBy, "end");
+  t.is(summary.records, records.length);
+  t.is(summary.lagLeft, 0);
+});

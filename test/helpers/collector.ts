@@ -98,8 +98,8 @@ export async function produce(topic: string, records: TestRecord[]): Promise<voi
             }),
           }),
     }));
-    for (let i = 0; i < messages.length; i += 5_000) {
-      await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 5_000) });
+    for (let i = 0; i < messages.length; i += 2_000) {
+      await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 2_000) });
     }
   } finally {
     await producer.disconnect();
