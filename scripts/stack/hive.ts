@@ -63,6 +63,14 @@ export function sparkThriftServerArgs(
     // unpartitioned table (the collector's loads table) until REFRESH TABLE: Hive has no such cache.
     "spark.sql.hive.convertMetastoreParquet": "false",
     "spark.sql.hive.convertMetastoreOrc": "false",
+    // The collector's loads carry their rows in the statement text; Spark keeps each statement's
+    // plan strings for its UI, which filled a 2 GB heap after a few dozen large loads.
+    "spark.sql.maxPlanStringLength": "10000",
+    "spark.ui.retainedJobs": "20",
+    "spark.ui.retainedStages": "20",
+    "spark.sql.ui.retainedExecutions": "20",
+    "spark.sql.thriftServer.ui.retainedStatements": "20",
+    "spark.sql.thriftServer.ui.retainedSessions": "20",
     "spark.hadoop.javax.jdo.option.ConnectionURL": `jdbc:derby:;databaseName=${path.join(dataDir, "metastore_db")};create=true`,
     "spark.hadoop.hive.exec.scratchdir": path.join(dataDir, "scratch"),
     "spark.hadoop.hive.exec.local.scratchdir": path.join(dataDir, "scratch-local"),
@@ -78,7 +86,7 @@ export function sparkThriftServerArgs(
   };
   return [
     "-Xms512m",
-    "-Xmx2g",
+    "-Xmx4g",
     "-XX:+UseG1GC",
     "-XX:+IgnoreUnrecognizedVMOptions",
     ...JDK17_OPENS,
