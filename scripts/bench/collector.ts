@@ -14,18 +14,16 @@
  *
  *   npx tsx scripts/bench/collector.ts [--records 1000000] [--runs 3] [--hosts 1000]
  *       [--max-seconds 300] [--statement-bytes 16MiB] [--load-rows 1000,20000,75000]
- *       [--resolve-offsets] [--verbose]
+ *       [--verbose]
  *
  * --max-seconds is the run's --max-seconds: a run that has not read everything by then is
  * reported as incomplete, and the bench stops there. --statement-bytes sets
  * hive.max_statement_bytes (a load starts at 80 % of it; default: the collector's default).
  * --load-rows: the sizes of the single statements. --runs 0 skips the end-to-end runs.
- * --resolve-offsets: a workaround of a collector bug, see resolveOffsetsAfterEachBatch.
  * HiveServer2 is HIVE_HOST/HIVE_PORT (default: the local stack's), Kafka KAFKA_BROKERS.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
@@ -57,7 +55,6 @@ const { values: args } = parseArgs({
     "load-rows": { type: "string", default: "1000,20000,75000" },
     "statement-bytes": { type: "string" },
     "max-seconds": { type: "string", default: "300" },
-    "resolve-offsets": { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
   },
 });
@@ -351,42 +348,6 @@ const cpuDelta = (a: CpuSnapshot, b: CpuSnapshot): CpuSnapshot => ({
   kafka: b.kafka - a.kafka,
   machine: b.machine - a.machine,
 });
-
-// ---------------------------------------------------------------------------------------------
-// --resolve-offsets
-
-interface KafkajsBatch {
-  topic: string;
-  partition: number;
-  isEmpty(): boolean;
-  lastOffset(): string;
-}
-interface KafkajsRunner {
-  consumerGroup: {
-    resolveOffset(offset: { topic: string; partition: number; offset: string }): void;
-  };
-  processEachBatch(batch: KafkajsBatch): Promise<void>;
-}
-
-/**
- * The workaround of --resolve-offsets: run.ts consumes with eachBatchAutoResolve: false and never
- * calls resolveOffset, so kafkajs fetches every partition from the offset of the initial seek
- * again and again; a run reads the first fetch of each partition (maxBytesPerPartition, 4 MiB)
- * and then spins. Here kafkajs's runner resolves each batch's last offset after the collector's
- * eachBatch returns, as run.ts should (see BENCHMARKS.md). Only in this process.
- */
-function resolveOffsetsAfterEachBatch(): void {
-  const require = createRequire(import.meta.url);
-  const Runner = require("kafkajs/src/consumer/runner.js") as { prototype: KafkajsRunner };
-  const original = Runner.prototype.processEachBatch;
-  Runner.prototype.processEachBatch = async function (this: KafkajsRunner, batch: KafkajsBatch) {
-    await original.call(this, batch);
-    if (!batch.isEmpty()) {
-      const { topic, partition } = batch;
-      this.consumerGroup.resolveOffset({ topic, partition, offset: batch.lastOffset() });
-    }
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // One run
@@ -752,13 +713,6 @@ async function main(): Promise<void> {
     `machine: ${cpus().length} × ${model}, node ${process.version}, load average ${average}; ` +
       `kafka ${endpoints.kafkaBrokers.join(",")}, hive ${endpoints.hive.host}:${endpoints.hive.port}`,
   );
-  if (args["resolve-offsets"]) {
-    resolveOffsetsAfterEachBatch();
-    console.log(
-      "--resolve-offsets: kafkajs resolves each batch's last offset after the collector's eachBatch " +
-        "(a workaround of run.ts, which never resolves offsets; see BENCHMARKS.md)",
-    );
-  }
   const kafkaPort = Number(endpoints.kafkaBrokers[0]?.split(":").pop());
   const pids = { spark: pidListeningOn(endpoints.hive.port), kafka: pidListeningOn(kafkaPort) };
 
