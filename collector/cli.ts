@@ -22,10 +22,10 @@ const withConfig = <T>(y: Argv<T>) =>
     describe: "collector config (YAML), e.g. conf/collector.yaml",
   });
 
-function load(file: string, logger?: Logger): LoadedCollectorConfig {
-  const loaded = loadCollectorConfig(file);
+/** Config warnings do not stop a command; they are logged. */
+function logWarnings(loaded: LoadedCollectorConfig, logger: Logger): LoadedCollectorConfig {
   for (const w of loaded.warnings)
-    logger?.warn(`${w.file}:${w.line}:${w.column}: ${w.path}: ${w.message}`);
+    logger.warn(`${w.file}:${w.line}:${w.column}: ${w.path}: ${w.message}`);
   return loaded;
 }
 
@@ -38,8 +38,8 @@ async function withStore(
     logger: Logger,
   ) => Promise<string>,
 ): Promise<void> {
-  const { config } = load(file);
   const logger = createLogger("hostflow-collector", "warn");
+  const { config } = logWarnings(loadCollectorConfig(file), logger);
   const store = await HiveStore.open(config.hive, logger);
   try {
     console.log(await work(config, store, logger));
@@ -49,7 +49,6 @@ async function withStore(
 }
 
 interface RunArgs {
-  config: string;
   maxRecords: number | undefined;
   maxSeconds: number | undefined;
   maxBadRatio: number | undefined;
@@ -152,13 +151,12 @@ await runCli(
               return true;
             }),
         async (argv) => {
-          const loaded = load(argv.config);
+          const loaded = loadCollectorConfig(argv.config);
           const level =
             (process.env.HOSTFLOW_LOG_LEVEL as LogLevel | undefined) ?? loaded.config.run.log_level;
           const logger = createLogger("hostflow-collector", level);
-          load(argv.config, logger);
+          logWarnings(loaded, logger);
           const args: RunArgs = {
-            config: argv.config,
             maxRecords: argv["max-records"],
             maxSeconds: argv["max-seconds"],
             maxBadRatio: argv["max-bad-ratio"],

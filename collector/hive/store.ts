@@ -120,6 +120,37 @@ export class HiveStore {
    */
   async load(loadId: string, sql: string): Promise<{ ms: number; attempts: number }> {
     const started = Date.now();
+    const attempts = await this.retrying(`load ${loadId}`, async (attempt) => {
+      if (attempt > 1 && (await this.committed(loadId))) {
+        this.logger.warn({ loadId, attempt }, "the load committed before its connection failed");
+      } else {
+        await this.session().execute(sql);
+      }
+      return attempt;
+    });
+    return { ms: Date.now() - started, attempts };
+  }
+
+  /** A read, retried like a load (reads have no side effect to guard). */
+  async query<Row extends Record<string, unknown>>(sql: string): Promise<{ rows: Row[] }> {
+    return this.retrying(
+      "query",
+      async () => (await this.session().query(sql)) as unknown as { rows: Row[] },
+    );
+  }
+
+  private async committed(loadId: string): Promise<boolean> {
+    const { rows } = await this.session().query(
+      `SELECT COUNT(*) AS n FROM ${this.database}.${this.specs.loads.name} WHERE load_id = '${sqlString(loadId)}'`,
+    );
+    return Number(rows[0]?.n ?? 0) > 0;
+  }
+
+  /**
+   * Runs `work` until it succeeds, a failure is not transient, or `hive.retries` retries are
+   * spent; between tries: backoff with jitter, then a new session.
+   */
+  private async retrying<T>(what: string, work: (attempt: number) => Promise<T>): Promise<T> {
     const backoff = new Backoff({
       initialMs: this.settings.retry_backoff,
       maxMs: 60_000,
@@ -128,40 +159,15 @@ export class HiveStore {
     });
     for (let attempt = 1; ; attempt++) {
       try {
-        if (attempt > 1 && (await this.isCommitted(loadId))) {
-          this.logger.warn({ loadId, attempt }, "the load committed before its connection failed");
-        } else {
-          await this.session().execute(sql);
-        }
-        return { ms: Date.now() - started, attempts: attempt };
+        return await work(attempt);
       } catch (error) {
         if (!isTransient(error) || attempt > this.settings.retries) throw error;
         const wait = backoff.next();
         this.logger.warn(
-          { loadId, attempt, retryInMs: wait, error: (error as Error).message },
-          "load failed; retrying",
+          { attempt, retryInMs: wait, error: (error as Error).message },
+          `${what} failed; retrying`,
         );
         await pause(wait);
-        await this.reconnect().catch(() => undefined);
-      }
-    }
-  }
-
-  async isCommitted(loadId: string): Promise<boolean> {
-    const { rows } = await this.query<{ n: number }>(
-      `SELECT COUNT(*) AS n FROM ${this.database}.${this.specs.loads.name} WHERE load_id = '${sqlString(loadId)}'`,
-    );
-    return Number(rows[0]?.n ?? 0) > 0;
-  }
-
-  /** A read, retried like a load (reads have no side effect to guard). */
-  async query<Row extends Record<string, unknown>>(sql: string): Promise<{ rows: Row[] }> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return (await this.session().query(sql)) as unknown as { rows: Row[] };
-      } catch (error) {
-        if (!isTransient(error) || attempt > this.settings.retries) throw error;
-        await pause(this.settings.retry_backoff * 2 ** (attempt - 1));
         await this.reconnect().catch(() => undefined);
       }
     }

@@ -11,6 +11,8 @@ import {
   type TestRecord,
 } from "../helpers/collector.js";
 
+// Serial: each run drives HiveServer2 hard, and the two cores run every other test file too.
+
 /** Sums in Hive come back as doubles: compare with a tolerance, the rest exactly. */
 function assertSame(
   t: import("ava").ExecutionContext,
@@ -26,57 +28,60 @@ function assertSame(
   }
 }
 
-test("a known dataset with bad records: aggregates equal a plain computation, the quarantine holds exactly the bad ones", async (t) => {
-  const f = await collectorFixture(t);
-  const good = dataset(4, 5);
-  const now = Date.now();
-  const bad: TestRecord[] = [
-    { host: "web-00", raw: "not json at all" },
-    {
-      host: "web-01",
-      raw: JSON.stringify({
-        name: "cpu",
-        tags: {},
-        fields: { usage_idle: "high" },
-        timestamp: now,
-      }),
-    },
-    {
-      host: "web-02",
-      raw: JSON.stringify({
-        name: "cpu",
-        tags: { host: "web-02" },
-        fields: { x: 1 },
-        timestamp: 1_000,
-      }),
-    },
-  ];
-  const records = [
-    ...good.slice(0, 40),
-    bad[0] as TestRecord,
-    ...good.slice(40, 80),
-    ...bad.slice(1),
-    ...good.slice(80),
-  ];
-  await produce(f.topic, records);
+test.serial(
+  "a known dataset with bad records: aggregates equal a plain computation, the quarantine holds exactly the bad ones",
+  async (t) => {
+    const f = await collectorFixture(t);
+    const good = dataset(4, 5);
+    const now = Date.now();
+    const bad: TestRecord[] = [
+      { host: "web-00", raw: "not json at all" },
+      {
+        host: "web-01",
+        raw: JSON.stringify({
+          name: "cpu",
+          tags: {},
+          fields: { usage_idle: "high" },
+          timestamp: now,
+        }),
+      },
+      {
+        host: "web-02",
+        raw: JSON.stringify({
+          name: "cpu",
+          tags: { host: "web-02" },
+          fields: { x: 1 },
+          timestamp: 1_000,
+        }),
+      },
+    ];
+    const records = [
+      ...good.slice(0, 40),
+      bad[0] as TestRecord,
+      ...good.slice(40, 80),
+      ...bad.slice(1),
+      ...good.slice(80),
+    ];
+    await produce(f.topic, records);
 
-  const summary = await runCollector(f.config, { logger: quiet });
-  t.is(summary.records, records.length);
-  t.is(summary.bad, 3);
-  t.is(summary.lagLeft, 0);
-  t.is(summary.stoppedBy, "end");
+    const summary = await runCollector(f.config, { logger: quiet });
+    t.is(summary.records, records.length);
+    t.is(summary.bad, 3);
+    t.is(summary.lagLeft, 0);
+    t.is(summary.stoppedBy, "end");
 
-  assertSame(t, await hiveAggregates(f), expectedAggregates(good));
-  const { rows } = await f.store.query<{ raw_value: string; reason: string }>(
-    `SELECT raw_value, reason FROM ${f.database}.quarantine ORDER BY raw_value`,
-  );
-  t.deepEqual(rows.map((r) => r.raw_value).sort(), bad.map((b) => b.raw ?? "").sort());
-  t.true(rows.every((r) => r.reason.length > 0));
+    assertSame(t, await hiveAggregates(f), expectedAggregates(good));
+    const { rows } = await f.store.query<{ raw_value: string; reason: string }>(
+      `SELECT raw_value, reason FROM ${f.database}.quarantine ORDER BY raw_value`,
+    );
+    t.deepEqual(rows.map((r) => r.raw_value).sort(), bad.map((b) => b.raw ?? "").sort());
+    t.true(rows.every((r) => r.reason.length > 0));
 
-  const again = await runCollector(f.config, { logger: quiet });
-  t.is(again.records, 0, "a second run finds nothing new");
-  assertSame(t, await hiveAggregates(f), expectedAggregates(good));
-});
+    const again = await runCollector(f.config, { logger: quiet });
+    t.is(again.records, 0, "a second run finds nothing new");
+    assertSame(t, await hiveAggregates(f), expectedAggregates(good));
+  },
+);
 
 function collectorCli(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawnSync(process.execPath, ["--import", "tsx", "collector/cli.ts", ...args], {
@@ -87,7 +92,7 @@ function collectorCli(args: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 for (const point of CRASH_POINTS) {
-  test(`killed ${point}, then another run: every record counted exactly once`, async (t) => {
+  test.serial(`killed ${point}, then another run: every record counted exactly once`, async (t) => {
     const f = await collectorFixture(t);
     const records = dataset(3, 4);
     await produce(f.topic, records);
@@ -105,44 +110,47 @@ for (const point of CRASH_POINTS) {
   });
 }
 
-test("two runs at once: one loads, the other exits 1 with a clear message; nothing is loaded twice", async (t) => {
-  const f = await collectorFixture(t);
-  // Enough records that a run lasts longer than the other's start-up.
-  const records = dataset(40, 60);
-  await produce(f.topic, records);
-  const start = () =>
-    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(
-        process.execPath,
-        ["--import", "tsx", "collector/cli.ts", "run", "-c", f.file],
-        {
-          env: { ...process.env, HOSTFLOW_LOG_LEVEL: "warn" },
-        },
-      );
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d) => {
-        stdout += d;
+test.serial(
+  "two runs at once: one loads, the other exits 1 with a clear message; nothing is loaded twice",
+  async (t) => {
+    const f = await collectorFixture(t);
+    // Enough records that a run lasts longer than the other's start-up.
+    const records = dataset(40, 60);
+    await produce(f.topic, records);
+    const start = () =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(
+          process.execPath,
+          ["--import", "tsx", "collector/cli.ts", "run", "-c", f.file],
+          {
+            env: { ...process.env, HOSTFLOW_LOG_LEVEL: "warn" },
+          },
+        );
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => {
+          stdout += d;
+        });
+        child.stderr.on("data", (d) => {
+          stderr += d;
+        });
+        child.on("exit", (status) => resolve({ status, stdout, stderr }));
       });
-      child.stderr.on("data", (d) => {
-        stderr += d;
-      });
-      child.on("exit", (status) => resolve({ status, stdout, stderr }));
-    });
-  const results = await Promise.all([start(), start()]);
-  const winner = results.find((r) => r.status === 0);
-  const loser = results.find((r) => r.status === 1);
-  t.truthy(winner, JSON.stringify(results));
-  t.truthy(loser, JSON.stringify(results));
-  t.regex(winner?.stdout ?? "", /run done: 14400 records/);
-  t.regex(
-    loser?.stderr ?? "",
-    /HF_LOCKED: another collector run \(pid \d+, started .*\) holds .*run\.lock; this run does nothing/,
-  );
-  assertSame(t, await hiveAggregates(f), expectedAggregates(records));
-});
+    const results = await Promise.all([start(), start()]);
+    const winner = results.find((r) => r.status === 0);
+    const loser = results.find((r) => r.status === 1);
+    t.truthy(winner, JSON.stringify(results));
+    t.truthy(loser, JSON.stringify(results));
+    t.regex(winner?.stdout ?? "", /run done: 14400 records/);
+    t.regex(
+      loser?.stderr ?? "",
+      /HF_LOCKED: another collector run \(pid \d+, started .*\) holds .*run\.lock; this run does nothing/,
+    );
+    assertSame(t, await hiveAggregates(f), expectedAggregates(records));
+  },
+);
 
-test("a window that spans two runs merges into one row in the view", async (t) => {
+test.serial("a window that spans two runs merges into one row in the view", async (t) => {
   const f = await collectorFixture(t);
   const records = dataset(2, 2);
   // The first half of every window in one run, the second half in the next.
@@ -160,27 +168,30 @@ test("a window that spans two runs merges into one row in the view", async (t) =
   assertSame(t, await hiveAggregates(f), merged);
 });
 
-test("above --max-bad-ratio the run fails before loading and says why; records are read again later", async (t) => {
-  const f = await collectorFixture(t);
-  const good = dataset(1, 2);
-  const bad: TestRecord[] = Array.from({ length: 20 }, (_, i) => ({
-    host: "x",
-    raw: `{broken ${i}`,
-  }));
-  await produce(f.topic, [...good, ...bad]);
-  const failed = collectorCli(["run", "-c", f.file, "--max-bad-ratio", "0.1"]);
-  t.is(failed.status, 1);
-  t.regex(
-    failed.stderr,
-    /HF_BAD_RATIO: 20 of \d+ records \([\d.]+ %\) were bad, above the limit of 10\.0 %.*20× not JSON/,
-  );
-  t.is((await hiveAggregates(f)).size, 0);
-  const ok = collectorCli(["run", "-c", f.file]);
-  t.is(ok.status, 0, ok.stderr);
-  assertSame(t, await hiveAggregates(f), expectedAggregates(good));
-});
+test.serial(
+  "above --max-bad-ratio the run fails before loading and says why; records are read again later",
+  async (t) => {
+    const f = await collectorFixture(t);
+    const good = dataset(1, 2);
+    const bad: TestRecord[] = Array.from({ length: 20 }, (_, i) => ({
+      host: "x",
+      raw: `{broken ${i}`,
+    }));
+    await produce(f.topic, [...good, ...bad]);
+    const failed = collectorCli(["run", "-c", f.file, "--max-bad-ratio", "0.1"]);
+    t.is(failed.status, 1);
+    t.regex(
+      failed.stderr,
+      /HF_BAD_RATIO: 20 of \d+ records \([\d.]+ %\) were bad, above the limit of 10\.0 %.*20× not JSON/,
+    );
+    t.is((await hiveAggregates(f)).size, 0);
+    const ok = collectorCli(["run", "-c", f.file]);
+    t.is(ok.status, 0, ok.stderr);
+    assertSame(t, await hiveAggregates(f), expectedAggregates(good));
+  },
+);
 
-test("sequence gaps and duplicates upstream are recorded in the gaps view", async (t) => {
+test.serial("sequence gaps and duplicates upstream are recorded in the gaps view", async (t) => {
   const f = await collectorFixture(t);
   const records = dataset(1, 3).filter((r) => r.seq !== 5 && r.seq !== 6);
   const dup = records[10] as TestRecord;
@@ -206,13 +217,16 @@ test("sequence gaps and duplicates upstream are recorded in the gaps view", asyn
   );
 });
 
-test("regression: a partition larger than one fetch is read to its end (offsets resolved as handled)", async (t) => {
-  const f = await collectorFixture(t, { partitions: 1 });
-  // ~36,000 records of ~150 bytes: more than the consumer's 4 MiB per-partition fetch.
-  const records = dataset(100, 60);
-  await produce(f.topic, records);
-  const summary = await runCollector(f.config, { logger: quiet, maxSeconds: 90 });
-  t.is(summary.stoppedBy, "end");
-  t.is(summary.records, records.length);
-  t.is(summary.lagLeft, 0);
-});
+test.serial(
+  "regression: a partition larger than one fetch is read to its end (offsets resolved as handled)",
+  async (t) => {
+    const f = await collectorFixture(t, { partitions: 1 });
+    // ~36,000 records of ~150 bytes: more than the consumer's 4 MiB per-partition fetch.
+    const records = dataset(100, 60);
+    await produce(f.topic, records);
+    const summary = await runCollector(f.config, { logger: quiet, maxSeconds: 90 });
+    t.is(summary.stoppedBy, "end");
+    t.is(summary.records, records.length);
+    t.is(summary.lagLeft, 0);
+  },
+);
