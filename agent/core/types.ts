@@ -14,6 +14,13 @@ export interface AgentEvent {
 }
 
 /** An event as a channel hands it out: with its number in the channel's stream. */
+/**
+ * Set to "1" by the synthetic source on the events of its `lossy` hosts. The sink runner discards
+ * such events after the channel gave them their sequence numbers, as a network that loses
+ * records would: the consumer sees a sequence gap. Only simulated events carry it.
+ */
+export const SIMULATED_LOSS_HEADER = "hf-simulated-loss";
+
 export interface ChannelEvent extends AgentEvent {
   /** 0, 1, 2 … per channel, assigned at put commit, never reused (see lib/wire.ts, hf-seq). */
   seq: number;

@@ -2,7 +2,12 @@ import { Backoff, pause } from "../../lib/backoff.js";
 import { describeError, isHostflowError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { AgentMetrics } from "../core/metrics.js";
-import type { Channel, Health } from "../core/types.js";
+import {
+  type Channel,
+  type ChannelEvent,
+  type Health,
+  SIMULATED_LOSS_HEADER,
+} from "../core/types.js";
 import type { SinkProcessor } from "./processor.js";
 
 export interface SinkRunnerOptions {
@@ -83,8 +88,9 @@ export class SinkRunner {
         continue;
       }
       const started = performance.now();
+      const events = withoutSimulatedLoss(take.events);
       try {
-        await this.processor.write(take.events, this.channel);
+        if (events.length > 0) await this.processor.write(events, this.channel);
       } catch (error) {
         await take.rollback();
         this.metrics.sinkErrors.inc({
@@ -101,7 +107,10 @@ export class SinkRunner {
         { sink: this.name },
         (performance.now() - started) / 1000,
       );
-      this.metrics.count(this.name, "sink", "committed", take.events.length);
+      this.metrics.count(this.name, "sink", "committed", events.length);
+      if (events.length < take.events.length) {
+        this.metrics.count(this.name, "sink", "dropped", take.events.length - events.length);
+      }
       if (backoff.failures > 0) {
         this.logger.info(
           { sink: this.name, failures: backoff.failures },
@@ -125,4 +134,10 @@ export class SinkRunner {
       `sink write failed, batch kept in the channel: ${this.lastError}`,
     );
   }
+}
+
+/** The events a simulated network would deliver (see SIMULATED_LOSS_HEADER). */
+function withoutSimulatedLoss(events: readonly ChannelEvent[]): readonly ChannelEvent[] {
+  if (!events.some((e) => e.headers[SIMULATED_LOSS_HEADER] === "1")) return events;
+  return events.filter((e) => e.headers[SIMULATED_LOSS_HEADER] !== "1");
 }

@@ -16,11 +16,16 @@
  * - cpu_hog: usage_idle 0–5 %, high load;
  * - disk_filling: the root disk's used_percent climbs toward 100 (95 % of the way at the horizon);
  * - silent: no samples after about 60 % of the horizon;
- * - lossy: about 3 % of its events carry the header `lossy: "1"`, for the runtime to drop after
+ * - lossy: about 3 % of its events carry SIMULATED_LOSS_HEADER, which the sink runner drops after
  *   sequence assignment (a sequence gap, as a lost record would make).
  */
 import type { SyntheticSourceConfig } from "../config/schema.js";
-import type { AgentEvent, ComponentContext, EventDrivenSource } from "../core/types.js";
+import {
+  type AgentEvent,
+  type ComponentContext,
+  type EventDrivenSource,
+  SIMULATED_LOSS_HEADER,
+} from "../core/types.js";
 import { type BatchPutter, DrivenSource, Pacer, pacedBatchSize, pause } from "./driven.js";
 
 /** cpu-total, mem, swap, system, disk /, disk /var, diskio sda, net eth0, processes. */
@@ -336,7 +341,7 @@ export class Fleet {
     const push = (name: string, tags: Record<string, string>, fields: Record<string, number>) => {
       if (out.length >= limit) return;
       const headers: Record<string, string> = { name, host };
-      if (lossy && r.next() < LOSSY_SHARE) headers.lossy = "1";
+      if (lossy && r.next() < LOSSY_SHARE) headers[SIMULATED_LOSS_HEADER] = "1";
       out.push({ headers, body: { name, tags, fields, timestamp: ts } });
     };
 

@@ -1,6 +1,6 @@
 import test from "ava";
 import type { SyntheticSourceConfig } from "../../../agent/config/schema.js";
-import type { AgentEvent } from "../../../agent/core/types.js";
+import { type AgentEvent, SIMULATED_LOSS_HEADER } from "../../../agent/core/types.js";
 import {
   createSyntheticSource,
   SYNTHETIC_EVENTS_PER_HOST,
@@ -131,7 +131,7 @@ test("unhealthy hosts show their signal", async (t) => {
     const host = e.body.tags.host as string;
     last.set(host, Math.max(last.get(host) ?? 0, e.body.timestamp));
     count.set(host, (count.get(host) ?? 0) + 1);
-    if (e.headers.lossy === "1") lossy.set(host, (lossy.get(host) ?? 0) + 1);
+    if (e.headers[SIMULATED_LOSS_HEADER] === "1") lossy.set(host, (lossy.get(host) ?? 0) + 1);
     if (e.body.name === "cpu")
       idle.set(host, [...(idle.get(host) ?? []), e.body.fields.usage_idle ?? 0]);
     if (e.body.name === "disk" && e.body.tags.path === "/")
