@@ -31,6 +31,7 @@ export const ErrorCodes = {
   HF_STACK_PORT_TAKEN: "a port the local stack needs is used by another process",
   HF_STACK_RESOLVE: "the jars of the local stack could not be resolved",
   HF_STACK_START: "a local stack server did not start",
+  HF_DEMO: "a step of `npm run demo` failed",
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -523,12 +523,20 @@ class SyntheticSource extends DrivenSource {
       return true;
     };
 
+    let caughtUp = o.backfill === 0;
     for (let t = first; sent + pending.length < limit && !signal.aborted; t += interval) {
       if (pacer === undefined) {
         // Real time: a cycle is due when every host's timestamp in it is past.
         const wait = t + interval - Date.now();
         if (wait > 0) {
           if (!(await flush(true))) return;
+          if (!caughtUp) {
+            caughtUp = true;
+            this.ctx.logger.info(
+              { source: this.name, events: sent },
+              "backfill done: the simulated fleet runs in real time now",
+            );
+          }
           await pause(wait, signal);
           if (signal.aborted) return;
         }
