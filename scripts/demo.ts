@@ -125,7 +125,9 @@ async function freshStart(): Promise<void> {
   try {
     const old = (await admin.listTopics()).filter((t) => t.startsWith(TOPIC_PREFIX));
     if (old.length > 0) await admin.deleteTopics({ topics: old });
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    // One partition: the simulated fleet is one agent stream whose events are keyed by 50 hosts;
+    // spread over partitions read at different paces, its sequence would look full of holes.
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
   } finally {
     await admin.disconnect();
   }
