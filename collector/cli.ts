@@ -7,6 +7,7 @@ import { describeError } from "../lib/errors.js";
 import { createKafka, kafkaClientConfig } from "../lib/kafka.js";
 import { createLogger, type Logger, type LogLevel } from "../lib/log.js";
 import { type LoadedCollectorConfig, loadCollectorConfig } from "./config/load.js";
+import { startDashboard } from "./dashboard/server.js";
 import { HiveStore } from "./hive/store.js";
 import { acquireRunLock } from "./lock.js";
 import { progressReporter } from "./progress.js";
@@ -189,6 +190,36 @@ await runCli(
           withStore(argv.config, async (config, store) =>
             formatReport(await fleetReport(config, store, Date.now()), config.report),
           ),
+      )
+      .command(
+        "dashboard",
+        "serve the fleet-health dashboard from Hive (loopback by default); Ctrl-C stops it",
+        (a) =>
+          withConfig(a)
+            .option("port", {
+              type: "number",
+              describe: "port (default dashboard.port, 8080; 0: any free one)",
+            })
+            .option("host", {
+              type: "string",
+              describe: "address to listen on (default dashboard.host, 127.0.0.1)",
+            }),
+        async (argv) => {
+          const logger = createLogger("hostflow-collector", "info");
+          const { config } = logWarnings(loadCollectorConfig(argv.config), logger);
+          const dashboard = await startDashboard(config, logger, {
+            host: argv.host ?? config.dashboard.host,
+            port: argv.port ?? config.dashboard.port,
+          });
+          console.log(
+            `dashboard: ${dashboard.url} (Hive ${config.hive.host}:${config.hive.port}, database ${config.hive.database})`,
+          );
+          await new Promise<void>((resolve) => {
+            process.once("SIGINT", resolve);
+            process.once("SIGTERM", resolve);
+          });
+          await dashboard.close();
+        },
       )
       .command(
         "validate",

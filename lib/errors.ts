@@ -32,6 +32,7 @@ export const ErrorCodes = {
   HF_STACK_RESOLVE: "the jars of the local stack could not be resolved",
   HF_STACK_START: "a local stack server did not start",
   HF_DEMO: "a step of `npm run demo` failed",
+  HF_DASHBOARD_REQUEST: "a dashboard request asked for something that does not exist",
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

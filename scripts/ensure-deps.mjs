@@ -4,6 +4,21 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 
+// The dashboard's browser test drives Debian's Chromium (no browser download from npm): install it
+// where it is missing and we may (root with apt-get); otherwise that test says how.
+const CHROMIUM = "/usr/bin/chromium";
+if (!existsSync(CHROMIUM) && process.getuid?.() === 0 && existsSync("/usr/bin/apt-get")) {
+  console.log(`installing Debian's chromium for the dashboard's browser test (apt-get) …`);
+  const apt = (args) =>
+    spawnSync("apt-get", args, {
+      stdio: "inherit",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
+  const ok =
+    apt(["update", "-qq"]).status === 0 && apt(["install", "-y", "-qq", "chromium"]).status === 0;
+  if (!ok) console.error("apt-get install chromium failed: the dashboard's browser test will fail");
+}
+
 const lock = createHash("sha256").update(readFileSync("package-lock.json")).digest("hex");
 const stamp = "node_modules/.hostflow-lock";
 if (existsSync(stamp) && readFileSync(stamp, "utf8") === lock) process.exit(0);

@@ -230,6 +230,27 @@ export const ReportSettings = Strict(
   { default: {}, description: "thresholds of the fleet-health report (and the dashboard)" },
 );
 
+export const DashboardSettings = Strict(
+  {
+    host: Type.String({
+      default: "127.0.0.1",
+      description: "address the dashboard listens on (loopback: only this machine)",
+    }),
+    port: Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      default: 8080,
+      description: "port (0: any free one)",
+    }),
+    refresh: Duration({ default: "30s", description: "how often an open page asks for new data" }),
+    cache_ttl: Duration({
+      default: "20s",
+      description: "how long an answer from Hive is reused for every page that asks",
+    }),
+  },
+  { default: {}, description: "the web dashboard (`dashboard` command)" },
+);
+
 export const CollectorConfig = Strict(
   {
     kafka: KafkaSettings,
@@ -239,6 +260,7 @@ export const CollectorConfig = Strict(
     gaps: GapSettings,
     run: RunSettings,
     report: ReportSettings,
+    dashboard: DashboardSettings,
   },
   { title: "hostflow collector config" },
 );
@@ -247,3 +269,4 @@ export type CollectorConfig = Static<typeof CollectorConfig>;
 export type HiveSettingsConfig = Static<typeof HiveSettings>;
 export type HiveTablesConfig = Static<typeof HiveTables>;
 export type ReportSettingsConfig = Static<typeof ReportSettings>;
+export type DashboardSettingsConfig = Static<typeof DashboardSettings>;
