@@ -1,5 +1,4 @@
 import { mkdirSync } from "node:fs";
-import { createServer } from "node:net";
 import test, { type ExecutionContext } from "ava";
 import { chromium } from "playwright-core";
 import { loadCollectorConfigText } from "../../collector/config/load.js";
@@ -13,6 +12,7 @@ import {
   quiet,
   type TestRecord,
 } from "../helpers/collector.js";
+import { freePort } from "../helpers/ports.js";
 
 const MINUTE = 60_000;
 const CHROMIUM = "/usr/bin/chromium";
@@ -47,17 +47,6 @@ function fleet(now: number): TestRecord[] {
     }
   }
   return records;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }
 
 let fixture: CollectorFixture;

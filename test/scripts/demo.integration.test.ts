@@ -1,5 +1,4 @@
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import test from "ava";
 import { loadCollectorConfig } from "../../collector/config/load.js";
@@ -8,17 +7,7 @@ import { portInUse } from "../../scripts/stack/ports.js";
 import { endpoints, quiet } from "../helpers/collector.js";
 import { deleteTopic } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
+import { freePort } from "../helpers/ports.js";
 
 test("npm run demo: the fleet's history loaded, the report printed, the dashboard served; SIGINT stops all it started", async (t) => {
   t.timeout(10 * 60_000);
