@@ -28,6 +28,21 @@ async function createTopics(t: ExecutionContext, topics: string[]): Promise<void
     topics: topics.map((topic) => ({ topic, numPartitions: 3 })),
     waitForLeaders: true,
   });
+  // The metadata can name a leader before its replica manager hosts the partition (seen in CI
+  // on a busy machine: the first produce got UNKNOWN_TOPIC_OR_PARTITION, and kafkajs's retry of
+  // the whole request doubled the partitions that had taken it). Wait until every partition
+  // answers a ListOffsets, which its leader serves.
+  for (const topic of topics) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await admin.fetchTopicOffsets(topic);
+        break;
+      } catch (error) {
+        if (attempt >= 60) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
 }
 
 interface Received {
