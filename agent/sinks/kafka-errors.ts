@@ -93,6 +93,18 @@ export function isBatchError(error: unknown): boolean {
 }
 
 /**
+ * True when the broker refused the batch as too large: smaller batches may go through. Also for
+ * the HostflowError that mapKafkaError made of it.
+ */
+export function isTooLarge(error: unknown): boolean {
+  const root = rootKafkaError(error instanceof HostflowError ? error.cause : error);
+  return (
+    root instanceof KafkaJSProtocolError &&
+    (root.type === "MESSAGE_TOO_LARGE" || root.type === "RECORD_LIST_TOO_LARGE")
+  );
+}
+
+/**
  * True when the error says the connection went away under a producer that was connected: a
  * closed or refused socket, a request that got no answer, a broker gone from the metadata, or
  * kafkajs's "The producer is disconnected" (a plain, retriable KafkaJSError). A new producer

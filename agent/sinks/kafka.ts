@@ -9,6 +9,7 @@ import { describeError, HostflowError } from "../../lib/errors.js";
 import { CLIENT_TIMEOUT_MARGIN_MS, createKafka, kafkaClientConfig } from "../../lib/kafka.js";
 import type { KafkaSinkConfig } from "../config/schema.js";
 import type { Channel, ChannelEvent, ComponentContext, Health, Sink } from "../core/types.js";
+import { isTooLarge } from "./kafka-errors.js";
 import { type ProducerLike, ReplacingProducer } from "./kafka-producer.js";
 import { createRecordBuilder, type WireRecord } from "./record.js";
 
@@ -140,9 +141,27 @@ export function createKafkaSink(
           context: { sink: name },
         });
       }
-      const batch = toProducerBatch(build(events, channel), options);
+      const sender = producer;
+      // A batch the broker refuses as too large (message.max.bytes: one partition's records
+      // of a batch travel as one record batch) goes again in halves, in order, down to single
+      // records; only a record too large by itself stays refused. Were it kept whole, it would
+      // block the channel behind it for good.
+      const send = async (part: readonly ChannelEvent[]): Promise<void> => {
+        try {
+          await sender.send(toProducerBatch(build(part, channel), options));
+        } catch (error) {
+          if (part.length < 2 || !isTooLarge(error)) throw error;
+          logger.warn(
+            { events: part.length },
+            "kafka: the broker refused the batch as too large; sending it in halves (lower batch_size)",
+          );
+          const half = Math.ceil(part.length / 2);
+          await send(part.slice(0, half));
+          await send(part.slice(half));
+        }
+      };
       try {
-        await producer.send(batch);
+        await send(events);
       } catch (error) {
         throw failed(error, "write");
       }

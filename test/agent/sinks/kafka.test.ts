@@ -248,3 +248,47 @@ test("write before start() or after stop() is refused, not hung", async (t) => {
     ),
   );
 });
+
+test("a batch the broker refuses as too large goes again in halves, in order; a single record too large stays refused", async (t) => {
+  const ctx = testContext("agent-1");
+  const tooLarge = () =>
+    new kafkajs.KafkaJSProtocolError(
+      Object.assign(new Error("too large"), {
+        type: "MESSAGE_TOO_LARGE",
+        code: 10,
+        retriable: false,
+      }),
+    );
+  let limit = 3;
+  const fakes = fakeProducers(() => undefined);
+  const sink = createKafkaSink("out", kafkaOptions(), ctx, {
+    createProducer: (client) => {
+      const producer = fakes.create(client);
+      return {
+        ...producer,
+        sendBatch: async (batch) => {
+          const count = batch.topicMessages?.reduce((n, m) => n + m.messages.length, 0) ?? 0;
+          if (count > limit) throw tooLarge();
+          return producer.sendBatch(batch);
+        },
+      };
+    },
+  });
+  await sink.start();
+  t.teardown(() => sink.stop());
+  const events = Array.from({ length: 10 }, (_, i) => event(i, "web-01"));
+  await sink.write(events, fakeChannel());
+  const seqs = fakes.sent.flatMap((b) =>
+    (b.topicMessages ?? []).flatMap((m) => m.messages.map((r) => r.headers?.["hf-seq"])),
+  );
+  t.deepEqual(
+    seqs,
+    events.map((e) => String(e.seq)),
+  );
+  t.true(fakes.sent.every((b) => (b.topicMessages?.[0]?.messages.length ?? 0) <= 3));
+  t.is(await eventCount(ctx, "out", "written"), 10);
+
+  limit = 0;
+  const error = await t.throwsAsync(sink.write([event(10, "web-01")], fakeChannel()));
+  t.regex(error?.message ?? "", /MESSAGE_TOO_LARGE/);
+});
