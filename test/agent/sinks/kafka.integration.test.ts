@@ -24,19 +24,17 @@ async function createTopics(t: ExecutionContext, topics: string[]): Promise<void
     await admin.deleteTopics({ topics }).catch(() => undefined);
     await admin.disconnect();
   });
-  await admin.createTopics({
-    topics: topics.map((topic) => ({ topic, numPartitions: 3 })),
-    waitForLeaders: true,
-  });
-  // The metadata can name a leader before its replica manager hosts the partition (seen in CI
-  // on a busy machine: the first produce got UNKNOWN_TOPIC_OR_PARTITION, and kafkajs's retry of
-  // the whole request doubled the partitions that had taken it). Wait until every partition
-  // answers a ListOffsets, which its leader serves.
+  // No waitForLeaders: in CI (a busy single KRaft node) kafkajs's wait itself failed at once with
+  // UNKNOWN_TOPIC_OR_PARTITION. Instead, wait until every partition answers a ListOffsets, which
+  // only a leader that hosts it serves; a first produce before that failed the same way, and
+  // kafkajs's retry of the whole request doubled the partitions that had taken it.
+  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: 3 })) });
   for (const topic of topics) {
     for (let attempt = 0; ; attempt++) {
       try {
-        await admin.fetchTopicOffsets(topic);
-        break;
+        const offsets = await admin.fetchTopicOffsets(topic);
+        if (offsets.length === 3) break;
+        throw new Error(`${topic}: ${offsets.length} of 3 partitions answer`);
       } catch (error) {
         if (attempt >= 60) throw error;
         await new Promise((resolve) => setTimeout(resolve, 500));
