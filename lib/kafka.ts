@@ -1,5 +1,12 @@
 import { readFile } from "node:fs/promises";
-import { Kafka, type KafkaConfig, type LogEntry, logLevel, type SASLOptions } from "kafkajs";
+import {
+  type Admin,
+  Kafka,
+  type KafkaConfig,
+  type LogEntry,
+  logLevel,
+  type SASLOptions,
+} from "kafkajs";
 import type { KafkaConnectionConfig } from "./config/kafka.js";
 import { HostflowError } from "./errors.js";
 import type { Logger } from "./log.js";
@@ -130,4 +137,40 @@ async function readConfigFile(path: string, option: string): Promise<string> {
       { cause, context: { option, file: path } },
     );
   }
+}
+
+/**
+ * Creates topics and waits until every partition has a leader that serves it. kafkajs's own
+ * `waitForLeaders` asks for metadata once the create returns, and a busy KRaft broker answers
+ * that with UNKNOWN_TOPIC_OR_PARTITION before it has applied the new topic; kafkajs gives up on
+ * that at once. Here the create does not wait, and each topic is asked for its offsets (which
+ * only a partition's serving leader answers) until all of them answer or `timeoutMs` passes.
+ * Resolves false when the topics existed already, like kafkajs's createTopics.
+ */
+export async function createTopicsAndWait(
+  admin: Admin,
+  topics: { topic: string; numPartitions: number }[],
+  timeoutMs = 30_000,
+): Promise<boolean> {
+  const created = await admin.createTopics({ topics, waitForLeaders: false });
+  const deadline = Date.now() + timeoutMs;
+  for (const { topic, numPartitions } of topics) {
+    for (;;) {
+      try {
+        const offsets = await admin.fetchTopicOffsets(topic);
+        if (offsets.length === numPartitions) break;
+        throw new Error(`${offsets.length} of ${numPartitions} partitions answer`);
+      } catch (error) {
+        if (Date.now() >= deadline) {
+          throw new HostflowError(
+            "HF_KAFKA_UNREACHABLE",
+            `topic ${topic} was created but its partitions have no serving leader after ${timeoutMs} ms: ${(error as Error).message}`,
+            { cause: error, retriable: true, context: { topic } },
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  }
+  return created;
 }

@@ -17,7 +17,7 @@ import { hideBin } from "yargs/helpers";
 import { loadCollectorConfig } from "../collector/config/load.js";
 import { HiveStore } from "../collector/hive/store.js";
 import { describeError, HostflowError } from "../lib/errors.js";
-import { createKafka } from "../lib/kafka.js";
+import { createKafka, createTopicsAndWait } from "../lib/kafka.js";
 import { createLogger } from "../lib/log.js";
 import { stackLayout } from "./stack/layout.js";
 import { withLocalStack } from "./stack/stack.js";
@@ -127,7 +127,7 @@ async function freshStart(): Promise<void> {
     if (old.length > 0) await admin.deleteTopics({ topics: old });
     // One partition: the simulated fleet is one agent stream whose events are keyed by 50 hosts;
     // spread over partitions read at different paces, its sequence would look full of holes.
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await createTopicsAndWait(admin, [{ topic, numPartitions: 1 }]);
   } finally {
     await admin.disconnect();
   }

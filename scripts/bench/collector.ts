@@ -44,7 +44,7 @@ import { tableSpecs } from "../../collector/hive/tables.js";
 import { checkRecord, type RecordCheckOptions } from "../../collector/records.js";
 import { type RunSummary, runCollector } from "../../collector/run.js";
 import { endpointsFromEnv } from "../../lib/endpoints.js";
-import { createKafka } from "../../lib/kafka.js";
+import { createKafka, createTopicsAndWait } from "../../lib/kafka.js";
 import { encodeHeaders, encodeSample, WIRE_SCHEMA_VERSION } from "../../lib/wire.js";
 
 const { values: args } = parseArgs({
@@ -193,10 +193,7 @@ async function createTopic(topic: string): Promise<void> {
   }).admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: PARTITIONS }],
-      waitForLeaders: true,
-    });
+    await createTopicsAndWait(admin, [{ topic, numPartitions: PARTITIONS }]);
   } finally {
     await admin.disconnect();
   }

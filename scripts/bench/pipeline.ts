@@ -15,7 +15,7 @@ import { defaultRegistry } from "../../agent/components.js";
 import { loadAgentConfigText } from "../../agent/config/load.js";
 import { Agent } from "../../agent/runtime/agent.js";
 import { endpointsFromEnv } from "../../lib/endpoints.js";
-import { createKafka } from "../../lib/kafka.js";
+import { createKafka, createTopicsAndWait } from "../../lib/kafka.js";
 import { createLogger } from "../../lib/log.js";
 import { sleep } from "../../lib/timeout.js";
 import { encodeHeaders, encodeSample } from "../../lib/wire.js";
@@ -40,7 +40,7 @@ async function once(
   const topic = `hf_bench_${channel}_${Date.now().toString(36)}_${run}`;
   const admin = createKafka({ clientId: "hostflow-bench", brokers }).admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+  await createTopicsAndWait(admin, [{ topic, numPartitions: 3 }]);
   const channelYaml =
     channel === "memory"
       ? `{ type: memory, capacity: 100000, transaction_capacity: ${BATCH} }`
@@ -87,7 +87,7 @@ async function bareKafkajs(run: number): Promise<number> {
   const topic = `hf_bench_bare_${Date.now().toString(36)}_${run}`;
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+  await createTopicsAndWait(admin, [{ topic, numPartitions: 3 }]);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const sample = {

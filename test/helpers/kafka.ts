@@ -1,5 +1,5 @@
 import type { IHeaders } from "kafkajs";
-import { createKafka } from "../../lib/kafka.js";
+import { createKafka, createTopicsAndWait } from "../../lib/kafka.js";
 import { uniqueName } from "./names.js";
 
 export interface ReadRecord {
@@ -64,10 +64,7 @@ export async function createTopic(brokers: string[], topic: string, partitions =
   }).admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: partitions }],
-      waitForLeaders: true,
-    });
+    await createTopicsAndWait(admin, [{ topic, numPartitions: partitions }]);
   } finally {
     await admin.disconnect();
   }

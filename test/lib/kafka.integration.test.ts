@@ -1,6 +1,6 @@
 import test from "ava";
 import { endpointsFromEnv } from "../../lib/endpoints.js";
-import { createKafka, describeKafka } from "../../lib/kafka.js";
+import { createKafka, createTopicsAndWait, describeKafka } from "../../lib/kafka.js";
 import { uniqueName } from "../helpers/names.js";
 
 const brokers = endpointsFromEnv().kafkaBrokers;
@@ -14,7 +14,7 @@ test("produce and consume round trip on a topic with 3 partitions, per-key order
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
   });
-  t.true(await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true }));
+  t.true(await createTopicsAndWait(admin, [{ topic, numPartitions: 3 }]));
 
   const hosts = ["web-01", "web-02", "db-01", "db-02", "cache-01", "lb-01"];
   const sent = hosts.flatMap((host) => Array.from({ length: 50 }, (_, seq) => ({ host, seq })));

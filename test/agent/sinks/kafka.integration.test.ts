@@ -9,7 +9,7 @@ import type { ChannelEvent } from "../../../agent/core/types.js";
 import { createKafkaSink } from "../../../agent/sinks/kafka.js";
 import { endpointsFromEnv } from "../../../lib/endpoints.js";
 import { isHostflowError } from "../../../lib/errors.js";
-import { createKafka } from "../../../lib/kafka.js";
+import { createKafka, createTopicsAndWait } from "../../../lib/kafka.js";
 import type { Sample } from "../../../lib/wire.js";
 import { uniqueName } from "../../helpers/names.js";
 import { event, fakeChannel, kafkaOptions, testContext } from "./_context.js";
@@ -24,23 +24,10 @@ async function createTopics(t: ExecutionContext, topics: string[]): Promise<void
     await admin.deleteTopics({ topics }).catch(() => undefined);
     await admin.disconnect();
   });
-  // No waitForLeaders: in CI (a busy single KRaft node) kafkajs's wait itself failed at once with
-  // UNKNOWN_TOPIC_OR_PARTITION. Instead, wait until every partition answers a ListOffsets, which
-  // only a leader that hosts it serves; a first produce before that failed the same way, and
-  // kafkajs's retry of the whole request doubled the partitions that had taken it.
-  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: 3 })) });
-  for (const topic of topics) {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const offsets = await admin.fetchTopicOffsets(topic);
-        if (offsets.length === 3) break;
-        throw new Error(`${topic}: ${offsets.length} of 3 partitions answer`);
-      } catch (error) {
-        if (attempt >= 60) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-    }
-  }
+  await createTopicsAndWait(
+    admin,
+    topics.map((topic) => ({ topic, numPartitions: 3 })),
+  );
 }
 
 interface Received {
