@@ -86,6 +86,7 @@ export async function runCollector(
   const store = await HiveStore.open(config.hive, options.logger);
   try {
     await store.checkTables();
+    await store.prepareStaging();
     const kafka = createKafka(
       await kafkaClientConfig(config.kafka, KAFKAJS_RETRY),
       // kafkajs tells every join and pause at info: only its warnings and errors are news.
@@ -467,6 +468,8 @@ class CollectorRun {
   private shouldLoad(): boolean {
     const { batch_records, batch_bytes } = this.config.run;
     if (this.pendingRecords >= batch_records || this.pendingBytes >= batch_bytes) return true;
+    // A statement must stay under its size limit; a staged file is bounded by the batch limits.
+    if (this.config.hive.load_via === "files") return false;
     const estimate =
       (this.aggregator.rowCount + this.raw.length) * this.rowBytes + this.quarantineBytes;
     return estimate >= this.config.hive.max_statement_bytes * 0.8;
@@ -517,7 +520,7 @@ class CollectorRun {
       offsets.push({ topic: "", partition: -1, from: 0, next: 0, records: 0, bad: 0 });
     }
     const metrics = this.aggregator.rows();
-    const encoded = this.store.encode({
+    const encoded = await this.store.prepare({
       loadId,
       groupId: this.config.kafka.group_id,
       collector: `${os.hostname()}/${process.pid}`,
@@ -530,14 +533,14 @@ class CollectorRun {
       offsets,
     });
     const rows = Object.values(encoded.rows).reduce((a, b) => a + b, 0);
-    if (rows > 0) this.rowBytes = Math.max(64, encoded.sql.length / rows);
+    if (rows > 0) this.rowBytes = Math.max(64, encoded.bytes / rows);
     this.crash("after-consume");
     const beat = heartbeat
       ? setInterval(() => heartbeat().catch(() => undefined), 3_000)
       : undefined;
     let ms: number;
     try {
-      const loading = this.store.load(loadId, encoded.sql);
+      const loading = this.store.load(encoded);
       if (this.options.crashAt === "mid-load") setTimeout(() => this.crash("mid-load"), 300);
       ({ ms } = await loading);
     } finally {
@@ -554,7 +557,7 @@ class CollectorRun {
     }
     for (const s of streams) this.loadedStates.set(streamKey(s), s);
     this.logger.info(
-      { loadId, ms, ...encoded.rows, bytes: encoded.sql.length },
+      { loadId, ms, ...encoded.rows, bytes: encoded.bytes, via: this.config.hive.load_via },
       `loaded ${offsets.reduce((n, o) => n + o.records, 0)} records as ${encoded.rows.metrics} rows in ${ms} ms`,
     );
     for (const p of touched) {

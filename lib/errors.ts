@@ -33,6 +33,8 @@ export const ErrorCodes = {
   HF_STACK_START: "a local stack server did not start",
   HF_DEMO: "a step of `npm run demo` failed",
   HF_DASHBOARD_REQUEST: "a dashboard request asked for something that does not exist",
+  HF_STAGING:
+    "a load file could not be written to the staging directory or read from it by HiveServer2",
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

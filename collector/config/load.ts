@@ -15,9 +15,22 @@ import type { IssueSpec, YamlSource } from "../../lib/config/yaml.js";
 import { type CollectorConfig, CollectorConfig as CollectorConfigSchema } from "./schema.js";
 
 /** The collector config once loaded: every default applied, including the lock file's. */
-export type ResolvedCollectorConfig = Omit<CollectorConfig, "run"> & {
+export type ResolvedCollectorConfig = Omit<CollectorConfig, "run" | "hive"> & {
   run: CollectorConfig["run"] & { lock_file: string };
+  hive: ResolvedHiveSettings;
 };
+
+/** The hive section with `auto` and the staging directories decided. */
+export type ResolvedHiveSettings = Omit<
+  CollectorConfig["hive"],
+  "load_via" | "staging_dir" | "server_staging_dir"
+> & {
+  load_via: "statement" | "files";
+  staging_dir: string;
+  server_staging_dir: string;
+};
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
 
 export type LoadedCollectorConfig = LoadedConfig<ResolvedCollectorConfig>;
 
@@ -29,6 +42,7 @@ const spec: ConfigSpec<CollectorConfig, ResolvedCollectorConfig> = {
   check: checkCollectorConfig,
   complete: (config) => ({
     ...config,
+    hive: resolveHive(config.hive, config.kafka.group_id),
     run: {
       ...config.run,
       lock_file:
@@ -37,6 +51,20 @@ const spec: ConfigSpec<CollectorConfig, ResolvedCollectorConfig> = {
     },
   }),
 };
+
+function resolveHive(hive: CollectorConfig["hive"], groupId: string): ResolvedHiveSettings {
+  const stagingDir =
+    hive.staging_dir ??
+    path.join(os.tmpdir(), `hostflow-staging-${groupId.replace(/[^\w.-]/g, "_")}`);
+  const loadVia =
+    hive.load_via === "auto" ? (LOOPBACK.test(hive.host) ? "files" : "statement") : hive.load_via;
+  return {
+    ...hive,
+    load_via: loadVia,
+    staging_dir: stagingDir,
+    server_staging_dir: hive.server_staging_dir ?? stagingDir,
+  };
+}
 
 /**
  * Loads conf/collector.yaml: ${VAR} interpolation, the schema (collector/config/schema.ts), the

@@ -221,6 +221,61 @@ const KIND_TAG: Record<TableKind, string> = {
 
 /** The INSERT statement of a load; its size is what `hive.max_statement_bytes` bounds. */
 export function encodeLoad(load: LoadUnit, database: string, specs: TableSpecs): EncodedLoad {
+  const rows = emptyCounts();
+  const literal = [...encodedLines(load, rows)]
+    .join(ROW)
+    .replace(/\\/g, "\\\\")
+    .replace(/'/g, "\\'");
+  const sql =
+    `FROM (SELECT split(line, '${FIELD}') AS c FROM (SELECT explode(split('${literal}', '${ROW}')) AS line) x) s\n` +
+    insertClauses(database, specs, rows).join("\n");
+  return { sql, rows };
+}
+
+/**
+ * A load as lines of a text file (load_via files) and the statement that writes the tables from
+ * them once they are the staging table's partition `load_id = <loadId>`. The lines are written
+ * to `sink` in chunks of about a megabyte, not gathered into one string.
+ */
+export async function encodeStagedLoad(
+  load: LoadUnit,
+  database: string,
+  specs: TableSpecs,
+  staging: string,
+  sink: (chunk: string) => Promise<void>,
+): Promise<EncodedLoad & { bytes: number }> {
+  const rows = emptyCounts();
+  let chunk = "";
+  let bytes = 0;
+  for (const line of encodedLines(load, rows)) {
+    chunk += `${line}\n`;
+    if (chunk.length >= 1 << 20) {
+      bytes += Buffer.byteLength(chunk);
+      await sink(chunk);
+      chunk = "";
+    }
+  }
+  if (chunk !== "") {
+    bytes += Buffer.byteLength(chunk);
+    await sink(chunk);
+  }
+  const sql =
+    `FROM (SELECT split(line, '${FIELD}') AS c FROM ${database}.${staging} WHERE load_id = '${sqlString(load.loadId)}') s\n` +
+    insertClauses(database, specs, rows).join("\n");
+  return { sql, rows, bytes };
+}
+
+const emptyCounts = (): Record<TableKind, number> => ({
+  metrics: 0,
+  raw: 0,
+  quarantine: 0,
+  gaps: 0,
+  streams: 0,
+  loads: 0,
+});
+
+/** Each row as `tag FIELD cell FIELD … FIELD .`, tables in ORDER; counts them into `rows`. */
+function* encodedLines(load: LoadUnit, rows: Record<TableKind, number>): Generator<string> {
   const sources: Record<TableKind, Iterable<unknown>> = {
     metrics: load.metrics,
     raw: load.raw,
@@ -229,28 +284,32 @@ export function encodeLoad(load: LoadUnit, database: string, specs: TableSpecs):
     streams: load.streams,
     loads: load.offsets,
   };
-  const rows = { metrics: 0, raw: 0, quarantine: 0, gaps: 0, streams: 0, loads: 0 };
-  const lines: string[] = [];
   for (const kind of ORDER) {
     const { cells } = ENCODERS[kind];
     const tag = KIND_TAG[kind];
     for (const row of sources[kind]) {
-      lines.push(
-        `${tag}${FIELD}${cells(row as never, load)
-          .map(cellText)
-          .join(FIELD)}${FIELD}.`,
-      );
+      yield `${tag}${FIELD}${cells(row as never, load)
+        .map(cellText)
+        .join(FIELD)}${FIELD}.`;
       rows[kind] += 1;
     }
   }
-  const inserts = ORDER.filter((kind) => rows[kind] > 0).map((kind) =>
+}
+
+/** One INSERT per table that has rows, `loads` last. */
+function insertClauses(
+  database: string,
+  specs: TableSpecs,
+  rows: Record<TableKind, number>,
+): string[] {
+  return ORDER.filter((kind) => rows[kind] > 0).map((kind) =>
     insertClause(database, specs[kind], KIND_TAG[kind], ENCODERS[kind].decode ?? {}),
   );
-  const literal = lines.join(ROW).replace(/\\/g, "\\\\").replace(/'/g, "\\'");
-  const sql =
-    `FROM (SELECT split(line, '${FIELD}') AS c FROM (SELECT explode(split('${literal}', '${ROW}')) AS line) x) s\n` +
-    inserts.join("\n");
-  return { sql, rows };
+}
+
+/** Content of a HiveQL string literal. */
+export function sqlString(text: string): string {
+  return text.replace(/\\/g, "\\\\").replace(/'/g, "\\'");
 }
 
 function cellText(cell: Cell): string {

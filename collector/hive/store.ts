@@ -1,12 +1,34 @@
-import { readFile } from "node:fs/promises";
+import { mkdir, open as openFile, readdir, readFile, rm } from "node:fs/promises";
+import path from "node:path";
 import { Backoff, pause } from "../../lib/backoff.js";
 import { HostflowError, isHostflowError } from "../../lib/errors.js";
 import { HiveClient } from "../../lib/hive/client.js";
 import type { Logger } from "../../lib/log.js";
-import type { HiveSettingsConfig } from "../config/schema.js";
+import type { ResolvedHiveSettings } from "../config/load.js";
 import type { StreamState } from "../gaps.js";
-import { type EncodedLoad, encodeLoad, type LoadUnit } from "./encode.js";
-import { initStatements, schemaDifferences, type TableSpecs, tableSpecs } from "./tables.js";
+import { encodeLoad, encodeStagedLoad, type LoadUnit, sqlString } from "./encode.js";
+import {
+  initStatements,
+  schemaDifferences,
+  stagingStatement,
+  type TableKind,
+  type TableSpecs,
+  tableSpecs,
+} from "./tables.js";
+
+export { sqlString };
+
+/** A load ready to go: its statement, and for load_via files the file that statement reads. */
+export interface PreparedLoad {
+  loadId: string;
+  sql: string;
+  rows: Record<TableKind, number>;
+  /** What travels: the statement's length, or the file's bytes. */
+  bytes: number;
+  file?: { local: string; server: string };
+}
+
+const STAGED_SUFFIX = ".load";
 
 const SESSION_SETTINGS = [
   "SET hive.exec.dynamic.partition=true",
@@ -17,16 +39,17 @@ const SESSION_SETTINGS = [
 export class HiveStore {
   readonly specs: TableSpecs;
   private client: HiveClient | undefined;
+  private stagingReady = false;
 
   private constructor(
-    private readonly settings: HiveSettingsConfig,
+    private readonly settings: ResolvedHiveSettings,
     private readonly password: string,
     private readonly logger: Logger,
   ) {
     this.specs = tableSpecs(settings.tables);
   }
 
-  static async open(settings: HiveSettingsConfig, logger: Logger): Promise<HiveStore> {
+  static async open(settings: ResolvedHiveSettings, logger: Logger): Promise<HiveStore> {
     const store = new HiveStore(settings, await hivePassword(settings), logger);
     await store.connect();
     return store;
@@ -109,26 +132,134 @@ export class HiveStore {
     }));
   }
 
-  encode(load: LoadUnit): EncodedLoad {
-    return encodeLoad(load, this.database, this.specs);
+  /**
+   * Makes ready the start of a run that loads: with load_via files, the staging table and
+   * directory, and what a killed run left there (its files, and the partitions they became) is
+   * removed. The run holds the host's lock, and the directory is this group's, so nothing in it
+   * belongs to a run still going.
+   */
+  async prepareStaging(): Promise<void> {
+    if (this.settings.load_via !== "files") return;
+    await this.ensureStaging();
+    const dir = this.settings.staging_dir;
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (cause) {
+      throw stagingError(`cannot read hive.staging_dir ${dir}`, cause);
+    }
+    for (const name of names) {
+      if (name.endsWith(STAGED_SUFFIX)) {
+        await this.dropStaged(name.slice(0, -STAGED_SUFFIX.length), path.join(dir, name));
+      }
+    }
+  }
+
+  /** Encodes a load: as one statement, or (load_via files) as a file and the statement reading it. */
+  async prepare(load: LoadUnit): Promise<PreparedLoad> {
+    const { loadId } = load;
+    if (this.settings.load_via === "statement") {
+      const { sql, rows } = encodeLoad(load, this.database, this.specs);
+      return { loadId, sql, rows, bytes: sql.length };
+    }
+    await this.ensureStaging();
+    const name = `${loadId}${STAGED_SUFFIX}`;
+    const local = path.join(this.settings.staging_dir, name);
+    const server = path.posix.join(this.settings.server_staging_dir, name);
+    let handle: Awaited<ReturnType<typeof openFile>> | undefined;
+    try {
+      handle = await openFile(local, "w", 0o644);
+      const file = handle;
+      const staged = await encodeStagedLoad(
+        load,
+        this.database,
+        this.specs,
+        this.settings.tables.staging,
+        async (chunk) => {
+          await file.write(chunk);
+        },
+      );
+      await handle.close();
+      return { loadId, ...staged, file: { local, server } };
+    } catch (cause) {
+      await handle?.close().catch(() => undefined);
+      await rm(local, { force: true }).catch(() => undefined);
+      throw stagingError(`cannot write the load file ${local}`, cause);
+    }
   }
 
   /**
    * Runs a load's statement, retrying transient failures. Before a retry it asks whether the
    * load committed after all (the connection can drop after the server finished): a statement
-   * is never run twice, so nothing is loaded twice.
+   * is never run twice, so nothing is loaded twice. A staged file is loaded into its partition
+   * with OVERWRITE before each try, so a retry never reads it twice either; partition and file
+   * are removed after, whatever happened (a run that follows loads those offsets again).
    */
-  async load(loadId: string, sql: string): Promise<{ ms: number; attempts: number }> {
+  async load(load: PreparedLoad): Promise<{ ms: number; attempts: number }> {
+    const { loadId, sql, file } = load;
     const started = Date.now();
-    const attempts = await this.retrying(`load ${loadId}`, async (attempt) => {
-      if (attempt > 1 && (await this.committed(loadId))) {
-        this.logger.warn({ loadId, attempt }, "the load committed before its connection failed");
-      } else {
-        await this.session().execute(sql);
-      }
-      return attempt;
-    });
-    return { ms: Date.now() - started, attempts };
+    try {
+      const attempts = await this.retrying(`load ${loadId}`, async (attempt) => {
+        if (attempt > 1 && (await this.committed(loadId))) {
+          this.logger.warn({ loadId, attempt }, "the load committed before its connection failed");
+        } else {
+          if (file !== undefined) await this.stage(loadId, file.server);
+          await this.session().execute(sql);
+        }
+        return attempt;
+      });
+      return { ms: Date.now() - started, attempts };
+    } finally {
+      if (file !== undefined) await this.dropStaged(loadId, file.local);
+    }
+  }
+
+  /** The staging table and directory, once per store. */
+  private async ensureStaging(): Promise<void> {
+    if (this.stagingReady) return;
+    await this.retrying("create the staging table", () =>
+      this.session().execute(stagingStatement(this.settings)),
+    );
+    try {
+      await mkdir(this.settings.staging_dir, { recursive: true, mode: 0o755 });
+    } catch (cause) {
+      throw stagingError(`cannot create hive.staging_dir ${this.settings.staging_dir}`, cause);
+    }
+    this.stagingReady = true;
+  }
+
+  private async stage(loadId: string, serverPath: string): Promise<void> {
+    const table = `${this.database}.${this.settings.tables.staging}`;
+    try {
+      await this.session().execute(
+        `LOAD DATA LOCAL INPATH '${sqlString(serverPath)}' OVERWRITE INTO TABLE ${table} ` +
+          `PARTITION (load_id = '${sqlString(loadId)}')`,
+      );
+    } catch (error) {
+      if (!isHostflowError(error, "HF_HIVE_QUERY")) throw error;
+      throw stagingError(
+        `HiveServer2 could not read the load file ${serverPath}: it must see hive.staging_dir ` +
+          `${this.settings.staging_dir} as hive.server_staging_dir ${this.settings.server_staging_dir} ` +
+          `(or set hive.load_via: statement)`,
+        error,
+      );
+    }
+  }
+
+  /** Drops a load's staging partition and removes its file; a failure leaves both for the next run. */
+  private async dropStaged(loadId: string, local: string): Promise<void> {
+    try {
+      await this.session().execute(
+        `ALTER TABLE ${this.database}.${this.settings.tables.staging} DROP IF EXISTS ` +
+          `PARTITION (load_id = '${sqlString(loadId)}')`,
+      );
+      await rm(local, { force: true });
+    } catch (error) {
+      this.logger.warn(
+        { loadId, file: local, error: (error as Error).message },
+        "could not remove a staged load file (the next run tries again)",
+      );
+    }
   }
 
   /** A read, retried like a load (reads have no side effect to guard). */
@@ -212,16 +343,16 @@ export class HiveStore {
   }
 }
 
+function stagingError(message: string, cause: unknown): HostflowError {
+  const errno = (cause as NodeJS.ErrnoException).code;
+  return new HostflowError("HF_STAGING", `${message}${errno ? ` (${errno})` : ""}`, { cause });
+}
+
 function isTransient(error: unknown): boolean {
   return error instanceof HostflowError && error.retriable;
 }
 
-/** Content of a HiveQL string literal. */
-export function sqlString(text: string): string {
-  return text.replace(/\\/g, "\\\\").replace(/'/g, "\\'");
-}
-
-async function hivePassword(settings: HiveSettingsConfig): Promise<string> {
+async function hivePassword(settings: ResolvedHiveSettings): Promise<string> {
   if (settings.password_file === undefined) return settings.password ?? "anonymous";
   try {
     return (await readFile(settings.password_file, "utf8")).trim();

@@ -153,6 +153,18 @@ export function initStatements(hive: HiveSettingsConfig): string[] {
   return [`CREATE DATABASE IF NOT EXISTS ${db}`, ...tables, ...viewStatements(hive)];
 }
 
+/**
+ * The staging table of load_via files: a text table of whole lines (fields split on U+0003,
+ * which no line holds), one partition per load in flight. A load's file becomes its partition
+ * with LOAD DATA, the load's INSERT reads it, and the partition is dropped after.
+ */
+export function stagingStatement(hive: HiveSettingsConfig): string {
+  return (
+    `CREATE TABLE IF NOT EXISTS ${hive.database}.${hive.tables.staging} (line STRING) ` +
+    `PARTITIONED BY (load_id STRING) ROW FORMAT DELIMITED FIELDS TERMINATED BY '\\003' STORED AS TEXTFILE`
+  );
+}
+
 /** The views over committed rows: `CREATE VIEW IF NOT EXISTS`, so init never replaces a user's. */
 export function viewStatements(hive: HiveSettingsConfig): string[] {
   const db = hive.database;

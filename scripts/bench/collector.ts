@@ -647,7 +647,7 @@ async function loadStatements(rows: PartialRow[], sizes: number[]): Promise<Stat
     for (let attempt = 0; attempt < 3; attempt++) {
       const loadId = `${database}-${size}-${attempt}`;
       const t = performance.now();
-      const encoded = store.encode({
+      const encoded = await store.prepare({
         loadId,
         groupId: database,
         collector: "bench",
@@ -660,9 +660,9 @@ async function loadStatements(rows: PartialRow[], sizes: number[]): Promise<Stat
         offsets: [{ topic: "bench", partition: 0, from: 0, next: size, records: size, bad: 0 }],
       });
       timing.encodeMs = performance.now() - t;
-      timing.bytes = Buffer.byteLength(encoded.sql);
+      timing.bytes = encoded.bytes;
       try {
-        timing.loadMs.push((await store.load(loadId, encoded.sql)).ms);
+        timing.loadMs.push((await store.load(encoded)).ms);
       } catch (error) {
         timing.error = (error as Error).message;
         break;

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import test from "ava";
 import { collectorConfigArtifacts } from "../../collector/config/docs.js";
@@ -74,4 +75,34 @@ run:
 
 test("a config without kafka.brokers says so", (t) => {
   t.deepEqual(issuesOf("hive: {}\n"), ['1:1: kafka.brokers: missing key "brokers"']);
+});
+
+test("load_via auto: files when HiveServer2 is on a loopback address, statement otherwise", (t) => {
+  const via = (hive: string) =>
+    loadCollectorConfigText(
+      `kafka: { brokers: ["k:9092"], topics: [m], group_id: "g/1" }\nhive: { ${hive} }\n`,
+      "collector.yaml",
+      {},
+    ).config.hive;
+  for (const host of ["127.0.0.1", "127.0.1.1", "localhost", "::1"]) {
+    t.is(via(`host: "${host}"`).load_via, "files", host);
+  }
+  t.is(via("host: hive.example.com").load_via, "statement");
+  t.is(via("host: 127.0.0.1.example.com").load_via, "statement");
+  t.is(via("host: hive.example.com, load_via: files").load_via, "files");
+  t.is(via("host: 127.0.0.1, load_via: statement").load_via, "statement");
+
+  const defaults = via("host: 127.0.0.1");
+  t.is(defaults.staging_dir, path.join(tmpdir(), "hostflow-staging-g_1"));
+  t.is(defaults.server_staging_dir, defaults.staging_dir);
+  const mounted = via("staging_dir: /mnt/hive-staging, server_staging_dir: /staging");
+  t.deepEqual([mounted.staging_dir, mounted.server_staging_dir], ["/mnt/hive-staging", "/staging"]);
+});
+
+test("load_via: an unknown value is an issue at its line", (t) => {
+  const issues = issuesOf(
+    `kafka: { brokers: ["k:9092"], topics: [m], group_id: g }\nhive:\n  load_via: ftp\n`,
+  );
+  t.is(issues.length, 1, issues.join("\n"));
+  t.regex(issues[0] ?? "", /^3:\d+: hive\.load_via: .*(auto|statement|files)/);
 });

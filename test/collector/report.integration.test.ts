@@ -116,7 +116,7 @@ function unit(id: string, loadedAt: number, parts: Partial<LoadUnit>): LoadUnit 
 }
 
 async function load(store: HiveStore, u: LoadUnit): Promise<void> {
-  await store.load(u.loadId, store.encode(u).sql);
+  await store.load(await store.prepare(u));
 }
 
 test("fleetReport flags hot, full, silent and gappy hosts from the latest 1-minute windows", async (t) => {

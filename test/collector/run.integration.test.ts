@@ -1,7 +1,9 @@
 import { spawn, spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
 import test from "ava";
 import { CRASH_POINTS, runCollector } from "../../collector/run.js";
 import {
+  type CollectorFixture,
   collectorFixture,
   dataset,
   expectedAggregates,
@@ -28,60 +30,73 @@ function assertSame(
   }
 }
 
-test.serial(
-  "a known dataset with bad records: aggregates equal a plain computation, the quarantine holds exactly the bad ones",
-  async (t) => {
-    const f = await collectorFixture(t);
-    const good = dataset(4, 5);
-    const now = Date.now();
-    const bad: TestRecord[] = [
-      { host: "web-00", raw: "not json at all" },
-      {
-        host: "web-01",
-        raw: JSON.stringify({
-          name: "cpu",
-          tags: {},
-          fields: { usage_idle: "high" },
-          timestamp: now,
-        }),
-      },
-      {
-        host: "web-02",
-        raw: JSON.stringify({
-          name: "cpu",
-          tags: { host: "web-02" },
-          fields: { x: 1 },
-          timestamp: 1_000,
-        }),
-      },
-    ];
-    const records = [
-      ...good.slice(0, 40),
-      bad[0] as TestRecord,
-      ...good.slice(40, 80),
-      ...bad.slice(1),
-      ...good.slice(80),
-    ];
-    await produce(f.topic, records);
+for (const via of ["files", "statement"] as const) {
+  test.serial(
+    `a known dataset with bad records, loaded via ${via}: aggregates equal a plain computation, the quarantine holds exactly the bad ones`,
+    async (t) => {
+      const f = await collectorFixture(t, { hive: { load_via: via } });
+      t.is(f.config.hive.load_via, via);
+      const good = dataset(4, 5);
+      const now = Date.now();
+      const bad: TestRecord[] = [
+        { host: "web-00", raw: "not json at all" },
+        {
+          host: "web-01",
+          raw: JSON.stringify({
+            name: "cpu",
+            tags: {},
+            fields: { usage_idle: "high" },
+            timestamp: now,
+          }),
+        },
+        {
+          host: "web-02",
+          raw: JSON.stringify({
+            name: "cpu",
+            tags: { host: "web-02" },
+            fields: { x: 1 },
+            timestamp: 1_000,
+          }),
+        },
+      ];
+      const records = [
+        ...good.slice(0, 40),
+        bad[0] as TestRecord,
+        ...good.slice(40, 80),
+        ...bad.slice(1),
+        ...good.slice(80),
+      ];
+      await produce(f.topic, records);
 
-    const summary = await runCollector(f.config, { logger: quiet });
-    t.is(summary.records, records.length);
-    t.is(summary.bad, 3);
-    t.is(summary.lagLeft, 0);
-    t.is(summary.stoppedBy, "end");
+      const summary = await runCollector(f.config, { logger: quiet });
+      t.is(summary.records, records.length);
+      t.is(summary.bad, 3);
+      t.is(summary.lagLeft, 0);
+      t.is(summary.stoppedBy, "end");
 
-    assertSame(t, await hiveAggregates(f), expectedAggregates(good));
-    const { rows } = await f.store.query<{ raw_value: string; reason: string }>(
-      `SELECT raw_value, reason FROM ${f.database}.quarantine ORDER BY raw_value`,
-    );
-    t.deepEqual(rows.map((r) => r.raw_value).sort(), bad.map((b) => b.raw ?? "").sort());
-    t.true(rows.every((r) => r.reason.length > 0));
+      assertSame(t, await hiveAggregates(f), expectedAggregates(good));
+      const { rows } = await f.store.query<{ raw_value: string; reason: string }>(
+        `SELECT raw_value, reason FROM ${f.database}.quarantine ORDER BY raw_value`,
+      );
+      t.deepEqual(rows.map((r) => r.raw_value).sort(), bad.map((b) => b.raw ?? "").sort());
+      t.true(rows.every((r) => r.reason.length > 0));
 
-    const again = await runCollector(f.config, { logger: quiet });
-    t.is(again.records, 0, "a second run finds nothing new");
-    assertSame(t, await hiveAggregates(f), expectedAggregates(good));
-  },
-);
+      const again = await runCollector(f.config, { logger: quiet });
+      t.is(again.records, 0, "a second run finds nothing new");
+      assertSame(t, await hiveAggregates(f), expectedAggregates(good));
+      if (via === "files") await assertStagingEmpty(t, f);
+    },
+  );
+}
+
+/** No load file left in the staging directory, no partition in the staging table. */
+async function assertStagingEmpty(t: import("ava").ExecutionContext, f: CollectorFixture) {
+  t.deepEqual(readdirSync(f.config.hive.staging_dir), []);
+  const { rows } = await f.store.query(
+    `SHOW PARTITIONS ${f.database}.${f.config.hive.tables.staging}`,
+  );
+  t.deepEqual(rows, []);
+}
 
 function collectorCli(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawnSync(process.execPath, ["--import", "tsx", "collector/cli.ts", ...args], {
@@ -107,8 +122,36 @@ for (const point of CRASH_POINTS) {
       `SELECT COUNT(*) AS n, SUM(samples) AS s FROM ${f.database}.metrics`,
     );
     t.is(Number(rows[0]?.s), records.length * 2, "each record's two fields once");
+    // What the killed run staged (its file and partition) is gone after the next run.
+    await assertStagingEmpty(t, f);
   });
 }
+
+test.serial(
+  "a staging directory HiveServer2 does not see: HF_STAGING naming both paths, nothing loaded; fixed, the next run loads all",
+  async (t) => {
+    const f = await collectorFixture(t, { hive: { server_staging_dir: "/nonexistent/hostflow" } });
+    const records = dataset(2, 3);
+    await produce(f.topic, records);
+    const failed = collectorCli(["run", "-c", f.file]);
+    t.is(failed.status, 1, failed.stderr);
+    t.regex(
+      failed.stderr,
+      /HF_STAGING: HiveServer2 could not read the load file \/nonexistent\/hostflow\/\S+\.load: it must see hive\.staging_dir \S+ as hive\.server_staging_dir \/nonexistent\/hostflow/,
+    );
+    const { rows } = await f.store.query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM ${f.database}.loads`,
+    );
+    t.is(Number(rows[0]?.n), 0);
+    const fixed = await runCollector(
+      { ...f.config, hive: { ...f.config.hive, server_staging_dir: f.config.hive.staging_dir } },
+      { logger: quiet },
+    );
+    t.is(fixed.records, records.length);
+    assertSame(t, await hiveAggregates(f), expectedAggregates(records));
+    await assertStagingEmpty(t, f);
+  },
+);
 
 test.serial(
   "two runs at once: one loads, the other exits 1 with a clear message; nothing is loaded twice",

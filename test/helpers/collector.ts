@@ -33,7 +33,7 @@ export interface CollectorFixture {
  */
 export async function collectorFixture(
   t: ExecutionContext,
-  options: { partitions?: number; extra?: string } = {},
+  options: { partitions?: number; extra?: string; hive?: Record<string, string> } = {},
 ): Promise<CollectorFixture> {
   const topic = uniqueName("hf_col");
   const database = uniqueName("hf_col").replace(/[^A-Za-z0-9_]/g, "_");
@@ -49,7 +49,10 @@ hive:
   password: ${JSON.stringify(endpoints.hive.password)}
   database: ${database}
   connect_timeout: 2m # many tests share one HiveServer2 on two cores
-run:
+  staging_dir: ${path.join(dir, "staging")}
+${Object.entries(options.hive ?? {})
+  .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}\n`)
+  .join("")}run:
   lock_file: ${path.join(dir, "run.lock")}
 gaps:
   grace: 1s
