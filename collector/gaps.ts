@@ -19,6 +19,11 @@ export interface StreamState {
   lastTs: number;
   /** Epoch ms of the run that last changed it. */
   updatedAt: number;
+  /**
+   * A stream first heard of in a run that has not read every partition yet: the lowest seq seen
+   * so far. What is below it is history not yet read, not loss: it fills in silently.
+   */
+  floor?: number;
 }
 
 export interface GapEvent {
@@ -42,7 +47,12 @@ export interface GapEvent {
 export interface GapTrackerOptions {
   /** A hole is reported only once the record after it is older than this. */
   graceMs: number;
-  /** Beyond this many pending holes in a stream, the oldest are reported at once. */
+  /**
+   * Beyond this many pending holes in a stream at the end of a run, the oldest are reported at
+   * once (it bounds the state kept in Hive between runs). Not applied to a load in the middle of
+   * a run: there, partitions read at different paces leave many holes that the run's later
+   * records fill.
+   */
   maxHolesPerStream: number;
 }
 
@@ -75,7 +85,8 @@ interface Track {
   holes: Hole[];
   duplicates: Duplicates[];
   observed: boolean;
-  /** New streams only: the lowest seq seen this run, below which history is unknown. */
+  /** New streams only: the lowest seq seen (this run, or the run's earlier loads: `floor`),
+   * below which history is unknown. */
   low: { seq: number; ts: number; host: string } | undefined;
 }
 
@@ -100,7 +111,7 @@ export class GapTracker {
         holes,
         duplicates: [],
         observed: false,
-        low: undefined,
+        low: state.floor === undefined ? undefined : { seq: state.floor, ts: lastTs, host },
       });
     }
   }
@@ -156,8 +167,15 @@ export class GapTracker {
     }
   }
 
-  /** complete: every partition was read up to the end offsets captured at the run's start. */
-  finish(now: number, complete: boolean): { events: GapEvent[]; changed: StreamState[] } {
+  /**
+   * complete: every partition was read up to the end offsets captured at the run's start.
+   * midRun: a load before the run's last, whose pending holes are all kept.
+   */
+  finish(
+    now: number,
+    complete: boolean,
+    { midRun = false } = {},
+  ): { events: GapEvent[]; changed: StreamState[] } {
     const events: GapEvent[] = [];
     const changed: StreamState[] = [];
     const settled = now - this.#options.graceMs;
@@ -168,7 +186,7 @@ export class GapTracker {
       for (const hole of track.holes) {
         (complete && hole.settleTs < settled ? reported : pending).push(hole);
       }
-      const excess = pending.length - Math.max(0, this.#options.maxHolesPerStream);
+      const excess = midRun ? 0 : pending.length - Math.max(0, this.#options.maxHolesPerStream);
       if (excess > 0) {
         reported = reported.concat(pending.slice(0, excess)).sort((a, b) => a.from - b.from);
         pending = pending.slice(excess);
@@ -183,8 +201,11 @@ export class GapTracker {
       }
       if (!track.observed && reported.length === 0) continue;
       const holes = pending.map((hole): [number, number] => [hole.from, hole.to]);
-      const { host, maxSeq, lastTs } = track;
-      changed.push({ agentId, stream, host, maxSeq, lastTs, holes, updatedAt: now });
+      const { host, maxSeq, lastTs, low } = track;
+      const state: StreamState = { agentId, stream, host, maxSeq, lastTs, holes, updatedAt: now };
+      // A run that read everything has seen what there was below the lowest seq.
+      if (low !== undefined && (midRun || !complete)) state.floor = low.seq;
+      changed.push(state);
     }
     return { events, changed };
   }

@@ -496,7 +496,9 @@ class CollectorRun {
    * (a run that read everything) lets the gap tracker report holes that are old enough.
    */
   private async load(heartbeat?: () => Promise<void>, final?: boolean): Promise<void> {
-    const gapResult = this.tracker?.finish(Date.now(), final === true);
+    const gapResult = this.tracker?.finish(Date.now(), final === true, {
+      midRun: final === undefined,
+    });
     const gapRows = [
       ...this.gapRows,
       ...(gapResult?.events ?? []).map(

@@ -185,7 +185,7 @@ const ENCODERS: {
       b64(r.stream),
       b64(r.host),
       r.maxSeq,
-      JSON.stringify(r.holes),
+      encodeHoles(r),
       r.lastTs,
       r.updatedAt,
       load.loadId,
@@ -305,6 +305,23 @@ function insertClauses(
   return ORDER.filter((kind) => rows[kind] > 0).map((kind) =>
     insertClause(database, specs[kind], KIND_TAG[kind], ENCODERS[kind].decode ?? {}),
   );
+}
+
+/**
+ * `streams.holes`: the JSON array of [from, to] ranges, or with a floor (a stream first heard of
+ * in a run still going) {"floor": n, "holes": [...]}.
+ */
+export function encodeHoles(state: Pick<StreamState, "holes" | "floor">): string {
+  return state.floor === undefined
+    ? JSON.stringify(state.holes)
+    : JSON.stringify({ floor: state.floor, holes: state.holes });
+}
+
+export function decodeHoles(text: string): Pick<StreamState, "holes" | "floor"> {
+  const parsed = JSON.parse(text) as
+    | Array<[number, number]>
+    | { floor: number; holes: Array<[number, number]> };
+  return Array.isArray(parsed) ? { holes: parsed } : { holes: parsed.holes, floor: parsed.floor };
 }
 
 /** Content of a HiveQL string literal. */

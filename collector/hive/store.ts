@@ -6,7 +6,7 @@ import { HiveClient } from "../../lib/hive/client.js";
 import type { Logger } from "../../lib/log.js";
 import type { ResolvedHiveSettings } from "../config/load.js";
 import type { StreamState } from "../gaps.js";
-import { encodeLoad, encodeStagedLoad, type LoadUnit, sqlString } from "./encode.js";
+import { decodeHoles, encodeLoad, encodeStagedLoad, type LoadUnit, sqlString } from "./encode.js";
 import {
   initStatements,
   schemaDifferences,
@@ -126,7 +126,7 @@ export class HiveStore {
       stream: r.stream,
       host: r.host,
       maxSeq: Number(r.max_seq),
-      holes: JSON.parse(r.holes) as Array<[number, number]>,
+      ...decodeHoles(r.holes),
       lastTs: Number(r.last_ts),
       updatedAt: Number(r.updated_at),
     }));

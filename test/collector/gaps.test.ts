@@ -1,5 +1,6 @@
 import test from "ava";
 import { type GapEvent, GapTracker, type StreamState } from "../../collector/gaps.js";
+import { decodeHoles, encodeHoles } from "../../collector/hive/encode.js";
 
 const now = Date.parse("2024-11-21T12:00:00Z");
 const options = { graceMs: 60_000, maxHolesPerStream: 100 };
@@ -149,6 +150,61 @@ test("beyond maxHolesPerStream pending holes, the oldest are reported", (t) => {
     [5, 5],
     [7, 7],
   ]);
+});
+
+test("a load in the middle of a run keeps every pending hole: the partitions read later fill them, no false gaps", (t) => {
+  // One stream over two partitions read at different paces: the even seqs first, then the odd.
+  const capped = { ...options, maxHolesPerStream: 2 };
+  const first = new GapTracker([], capped);
+  for (const seq of range(0, 20).filter((s) => s % 2 === 0)) {
+    first.observe("agent-1", "file@1", seq, "web-01", tsOf(seq));
+  }
+  const mid = first.finish(now, false, { midRun: true });
+  t.deepEqual(mid.events, []);
+  t.is(mid.changed[0]?.holes.length, 10, "all ten holes kept, beyond the cap of 2");
+
+  const second = new GapTracker(mid.changed, capped);
+  for (const seq of range(0, 20).filter((s) => s % 2 === 1)) {
+    second.observe("agent-1", "file@1", seq, "web-01", tsOf(seq));
+  }
+  const end = second.finish(now, true);
+  t.deepEqual(end.events, []);
+  t.deepEqual(end.changed[0]?.holes, []);
+});
+
+test("a new stream's lowest seqs read after a load in the middle of the run are not duplicates", (t) => {
+  // Partition A (seqs 10–19) is read and loaded before partition B (seqs 0–9) is.
+  const first = new GapTracker([], options);
+  for (const seq of range(10, 19)) first.observe("agent-1", "file@1", seq, "web-01", tsOf(seq));
+  const mid = first.finish(now, false, { midRun: true });
+  t.deepEqual(mid.events, []);
+  t.like(mid.changed[0], { maxSeq: 19, holes: [], floor: 10 });
+
+  const second = new GapTracker(mid.changed, options);
+  for (const seq of range(0, 9)) second.observe("agent-1", "file@1", seq, "web-01", tsOf(seq));
+  const end = second.finish(now, true);
+  t.deepEqual(end.events, []);
+  t.is(end.changed[0]?.floor, undefined, "a run that read everything forgets the floor");
+
+  // Without the floor (a stream known from before), the same seqs are duplicates.
+  const known = new GapTracker(
+    end.changed.map((state) => ({ ...state })),
+    options,
+  );
+  known.observe("agent-1", "file@1", 3, "web-01", tsOf(3));
+  t.is(known.finish(now, true).events[0]?.kind, "duplicate");
+});
+
+test("streams.holes: the plain array of earlier versions, and the floor form", (t) => {
+  t.deepEqual(decodeHoles("[[1,2],[5,5]]"), {
+    holes: [
+      [1, 2],
+      [5, 5],
+    ],
+  });
+  t.is(encodeHoles({ holes: [[1, 2]] }), "[[1,2]]");
+  const withFloor = { holes: [[1, 2]] as Array<[number, number]>, floor: 0 };
+  t.deepEqual(decodeHoles(encodeHoles(withFloor)), withFloor);
 });
 
 test("a new epoch is a different stream: numbering restarts without gaps or duplicates", (t) => {

@@ -261,6 +261,30 @@ test.serial("sequence gaps and duplicates upstream are recorded in the gaps view
 });
 
 test.serial(
+  "one agent stream spread over 3 partitions and several loads: no false gaps, no false duplicates",
+  async (t) => {
+    const f = await collectorFixture(t);
+    // An agent that sends 300 hosts (as the synthetic fleet does): one sequence, keyed by host,
+    // so spread over the partitions, which the run reads at different paces.
+    const records = dataset(300, 7)
+      .sort((a, b) => (a.sample?.timestamp ?? 0) - (b.sample?.timestamp ?? 0))
+      .map((r, seq): TestRecord => ({ ...r, agent: "fleet", seq }));
+    await produce(f.topic, records);
+    const summary = await runCollector(
+      { ...f.config, run: { ...f.config.run, batch_records: 3_000 } },
+      { logger: quiet },
+    );
+    t.is(summary.records, records.length);
+    t.true(summary.loads >= 4, `${summary.loads} loads`);
+    t.is(summary.gaps, 0);
+    t.is(summary.duplicates, 0);
+    const { rows } = await f.store.query(`SELECT * FROM ${f.database}.gaps`);
+    t.deepEqual(rows, []);
+    assertSame(t, await hiveAggregates(f), expectedAggregates(records));
+  },
+);
+
+test.serial(
   "regression: a partition larger than one fetch is read to its end (offsets resolved as handled)",
   async (t) => {
     const f = await collectorFixture(t, { partitions: 1 });
