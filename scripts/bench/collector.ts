@@ -38,7 +38,12 @@ import {
   type ResolvedCollectorConfig,
 } from "../../collector/config/load.js";
 import { GapTracker, type StreamState } from "../../collector/gaps.js";
-import { encodeLoad, type GapRow, type LoadUnit } from "../../collector/hive/encode.js";
+import {
+  encodeLoad,
+  encodeStagedLoad,
+  type GapRow,
+  type LoadUnit,
+} from "../../collector/hive/encode.js";
 import { HiveStore } from "../../collector/hive/store.js";
 import { tableSpecs } from "../../collector/hive/tables.js";
 import { checkRecord, type RecordCheckOptions } from "../../collector/records.js";
@@ -54,6 +59,7 @@ const { values: args } = parseArgs({
     hosts: { type: "string", default: "1000" },
     "load-rows": { type: "string", default: "1000,20000,75000" },
     "statement-bytes": { type: "string" },
+    "load-via": { type: "string", default: "auto" },
     "max-seconds": { type: "string", default: "300" },
     verbose: { type: "boolean", default: false },
   },
@@ -66,6 +72,11 @@ const LOAD_ROWS = args["load-rows"].split(",").map((n) => positive("load-rows", 
 const MAX_SECONDS = positive("max-seconds", args["max-seconds"]);
 /** hive.max_statement_bytes of the runs, when not the collector's default. */
 const STATEMENT_BYTES = args["statement-bytes"];
+/** hive.load_via of the runs. */
+const LOAD_VIA = args["load-via"];
+if (!["auto", "files", "statement"].includes(LOAD_VIA)) {
+  throw new Error(`--load-via ${LOAD_VIA}: expected auto, files or statement`);
+}
 const PARTITIONS = 6;
 const INTERVAL_MS = 10_000;
 /** The newest simulated sample is about this old when the run starts. */
@@ -225,6 +236,7 @@ hive:
   user: ${JSON.stringify(endpoints.hive.user)}
   password: ${JSON.stringify(endpoints.hive.password)}
   database: ${database}
+  load_via: ${LOAD_VIA}
 ${STATEMENT_BYTES === undefined ? "" : `  max_statement_bytes: ${STATEMENT_BYTES}\n`}run:
   lock_file: ${path.join(dir, "run.lock")}
   max_duration: 1h
@@ -506,7 +518,8 @@ interface Replay {
  * cycle order: checkRecord, WindowAggregator.add, GapTracker.observe, and at each load
  * (the run's batch_records / statement size rule) the tracker's finish and encodeLoad.
  */
-function replay(config: ResolvedCollectorConfig): Replay {
+async function replay(config: ResolvedCollectorConfig): Promise<Replay> {
+  const files = config.hive.load_via === "files";
   const started = Date.now();
   const options: RecordCheckOptions = {
     timestampUnit: config.records.timestamp_unit,
@@ -536,9 +549,9 @@ function replay(config: ResolvedCollectorConfig): Replay {
   let rowBytes = 180;
   let pending = 0;
   let pendingBytes = 0;
-  const load = (final: boolean) => {
+  const load = async (final: boolean) => {
     let t = performance.now();
-    const found = tracker.finish(Date.now(), final);
+    const found = tracker.finish(Date.now(), final, { midRun: !final });
     out.gaps += performance.now() - t;
     t = performance.now();
     const metrics = aggregator.rows();
@@ -556,16 +569,26 @@ function replay(config: ResolvedCollectorConfig): Replay {
         { topic: "replay", partition: 0, from: 0, next: pending, records: pending, bad: 0 },
       ],
     };
-    const encoded = encodeLoad(unit, config.hive.database, specs);
+    // The run writes a staged load to a file; here the chunks are only counted.
+    const encoded = files
+      ? await encodeStagedLoad(
+          unit,
+          config.hive.database,
+          specs,
+          config.hive.tables.staging,
+          async () => undefined,
+        )
+      : { ...encodeLoad(unit, config.hive.database, specs), bytes: 0 };
+    if (!files) encoded.bytes = encoded.sql.length;
     out.encode += performance.now() - t;
     const rows = Object.values(encoded.rows).reduce((a, b) => a + b, 0);
-    if (rows > 0) rowBytes = Math.max(64, encoded.sql.length / rows);
+    if (rows > 0) rowBytes = Math.max(64, encoded.bytes / rows);
     out.loads += 1;
     out.rows += encoded.rows.metrics;
     out.loadRows.push(encoded.rows.metrics);
     if (args.verbose)
       console.error(`replay load: ${pending} records, ${encoded.rows.metrics} rows`);
-    out.statementBytes += encoded.sql.length;
+    out.statementBytes += encoded.bytes;
     if (out.sampleRows.length < Math.max(...LOAD_ROWS))
       out.sampleRows = out.sampleRows.concat(metrics);
     t = performance.now();
@@ -611,14 +634,14 @@ function replay(config: ResolvedCollectorConfig): Replay {
       if (
         pending >= config.run.batch_records ||
         pendingBytes >= config.run.batch_bytes ||
-        estimate >= config.hive.max_statement_bytes * 0.8
+        (!files && estimate >= config.hive.max_statement_bytes * 0.8)
       ) {
-        load(false);
+        await load(false);
       }
     }
     t = performance.now();
   }
-  if (pending > 0) load(true);
+  if (pending > 0) await load(true);
   return out;
 }
 
@@ -715,11 +738,11 @@ async function main(): Promise<void> {
 
   // In memory first: the CPU cost of the collector's own work, and rows for the statements.
   const config = collectorConfig("replay", "replay", tmpdir());
-  const r = replay(config);
+  const r = await replay(config);
   const work = r.check + r.aggregate + r.gaps + r.encode;
   console.log(
     `\nin memory, no Kafka or Hive (same records; ${r.loads} loads of ~${int(r.rows / r.loads)} rows, ` +
-      `~${mb(r.statementBytes / r.loads)} MB statements):`,
+      `~${mb(r.statementBytes / r.loads)} MB ${config.hive.load_via === "files" ? "files" : "statements"}):`,
   );
   console.log(
     `  parse+check ${s1(r.check / 1000)} s, aggregate ${s1(r.aggregate / 1000)} s, ` +
