@@ -71,10 +71,19 @@ export interface LoadUnit {
 }
 
 export interface EncodedLoad {
-  sql: string;
+  /**
+   * The statement of one attempt at the load. Every row it writes, in every table, carries
+   * `attemptId` as its load_id (the rows' own load_id cell is not used), so that two attempts
+   * that both commit (a retry while the first still ran on the server) can be told apart; the
+   * views count only the first attempt of a load (tables.ts, committedLoads).
+   */
+  statement: (attemptId: string) => string;
   /** Rows per table. */
   rows: Record<TableKind, number>;
 }
+
+/** The id of attempt `attempt` (1, 2, …) of load `loadId`: `<loadId>#<attempt>`. */
+export const attemptId = (loadId: string, attempt: number) => `${loadId}#${attempt}`;
 
 type Cell = string | number | undefined;
 /** How a column's text becomes its value on the server. */
@@ -226,16 +235,17 @@ export function encodeLoad(load: LoadUnit, database: string, specs: TableSpecs):
     .join(ROW)
     .replace(/\\/g, "\\\\")
     .replace(/'/g, "\\'");
-  const sql =
-    `FROM (SELECT split(line, '${FIELD}') AS c FROM (SELECT explode(split('${literal}', '${ROW}')) AS line) x) s\n` +
-    insertClauses(database, specs, rows).join("\n");
-  return { sql, rows };
+  const from = `FROM (SELECT split(line, '${FIELD}') AS c FROM (SELECT explode(split('${literal}', '${ROW}')) AS line) x) s\n`;
+  return {
+    statement: (attempt) => from + insertClauses(database, specs, rows, attempt).join("\n"),
+    rows,
+  };
 }
 
 /**
  * A load as lines of a text file (load_via files) and the statement that writes the tables from
- * them once they are the staging table's partition `load_id = <loadId>`. The lines are written
- * to `sink` in chunks of about a megabyte, not gathered into one string.
+ * them once they are the staging table's partition `load_id = <attempt id>`. The lines are
+ * written to `sink` in chunks of about a megabyte, not gathered into one string.
  */
 export async function encodeStagedLoad(
   load: LoadUnit,
@@ -259,10 +269,10 @@ export async function encodeStagedLoad(
     bytes += Buffer.byteLength(chunk);
     await sink(chunk);
   }
-  const sql =
-    `FROM (SELECT split(line, '${FIELD}') AS c FROM ${database}.${staging} WHERE load_id = '${sqlString(load.loadId)}') s\n` +
-    insertClauses(database, specs, rows).join("\n");
-  return { sql, rows, bytes };
+  const statement = (attempt: string) =>
+    `FROM (SELECT split(line, '${FIELD}') AS c FROM ${database}.${staging} WHERE load_id = '${sqlString(attempt)}') s\n` +
+    insertClauses(database, specs, rows, attempt).join("\n");
+  return { statement, rows, bytes };
 }
 
 const emptyCounts = (): Record<TableKind, number> => ({
@@ -301,9 +311,10 @@ function insertClauses(
   database: string,
   specs: TableSpecs,
   rows: Record<TableKind, number>,
+  attempt: string,
 ): string[] {
   return ORDER.filter((kind) => rows[kind] > 0).map((kind) =>
-    insertClause(database, specs[kind], KIND_TAG[kind], ENCODERS[kind].decode ?? {}),
+    insertClause(database, specs[kind], KIND_TAG[kind], ENCODERS[kind].decode ?? {}, attempt),
   );
 }
 
@@ -339,9 +350,14 @@ function insertClause(
   spec: TableSpec,
   tag: string,
   decode: Record<string, Decode>,
+  attempt: string,
 ): string {
   const all = [...spec.columns, ...spec.partitions];
-  const values = all.map((col, index) => serverValue(col, `s.c[${index + 1}]`, decode[col.name]));
+  const values = all.map((col, index) =>
+    col.name === "load_id"
+      ? `'${sqlString(attempt)}'`
+      : serverValue(col, `s.c[${index + 1}]`, decode[col.name]),
+  );
   const partition =
     spec.partitions.length > 0
       ? ` PARTITION (${spec.partitions.map((p) => p.name).join(", ")})`

@@ -6,8 +6,16 @@ import { HiveClient } from "../../lib/hive/client.js";
 import type { Logger } from "../../lib/log.js";
 import type { ResolvedHiveSettings } from "../config/load.js";
 import type { StreamState } from "../gaps.js";
-import { decodeHoles, encodeLoad, encodeStagedLoad, type LoadUnit, sqlString } from "./encode.js";
 import {
+  attemptId,
+  decodeHoles,
+  encodeLoad,
+  encodeStagedLoad,
+  type LoadUnit,
+  sqlString,
+} from "./encode.js";
+import {
+  committedLoads,
   initStatements,
   schemaDifferences,
   stagingStatement,
@@ -21,7 +29,8 @@ export { sqlString };
 /** A load ready to go: its statement, and for load_via files the file that statement reads. */
 export interface PreparedLoad {
   loadId: string;
-  sql: string;
+  /** The statement of one attempt (encode.ts, EncodedLoad). */
+  statement: (attemptId: string) => string;
   rows: Record<TableKind, number>;
   /** What travels: the statement's length, or the file's bytes. */
   bytes: number;
@@ -40,6 +49,7 @@ export class HiveStore {
   readonly specs: TableSpecs;
   private client: HiveClient | undefined;
   private stagingReady = false;
+  private reconnectError: unknown;
 
   private constructor(
     private readonly settings: ResolvedHiveSettings,
@@ -118,7 +128,7 @@ export class HiveStore {
     }>(
       `SELECT agent_id, stream, host, max_seq, holes, last_ts, updated_at FROM (` +
         `SELECT b.*, ROW_NUMBER() OVER (PARTITION BY b.agent_id, b.stream ORDER BY b.updated_at DESC, b.max_seq DESC) AS rn ` +
-        `FROM ${this.database}.${s} b LEFT SEMI JOIN ${this.database}.${this.specs.loads.name} l ON (b.load_id = l.load_id) ` +
+        `FROM ${this.database}.${s} b LEFT SEMI JOIN ${committedLoads(this.database, this.specs.loads.name)} l ON (b.load_id = l.load_id) ` +
         `WHERE b.day >= '${since}') t WHERE rn = 1`,
     );
     return rows.map((r) => ({
@@ -148,10 +158,23 @@ export class HiveStore {
     } catch (cause) {
       throw stagingError(`cannot read hive.staging_dir ${dir}`, cause);
     }
-    for (const name of names) {
-      if (name.endsWith(STAGED_SUFFIX)) {
-        await this.dropStaged(name.slice(0, -STAGED_SUFFIX.length), path.join(dir, name));
-      }
+    const left = names.filter((name) => name.endsWith(STAGED_SUFFIX));
+    if (left.length === 0) return;
+    const units = new Set(left.map((name) => name.slice(0, -STAGED_SUFFIX.length)));
+    const { rows } = await this.query<{ partition: string }>(
+      `SHOW PARTITIONS ${this.database}.${this.settings.tables.staging}`,
+    );
+    const attempts = rows
+      .map((row) => decodeURIComponent(String(Object.values(row)[0]).replace(/^load_id=/, "")))
+      .filter((id) => units.has(id.split("#")[0] ?? id));
+    this.logger.warn(
+      { files: left.length, partitions: attempts.length },
+      "removing what a killed run left in the staging directory and table",
+    );
+    for (const name of left) {
+      const unit = name.slice(0, -STAGED_SUFFIX.length);
+      const mine = attempts.filter((id) => (id.split("#")[0] ?? id) === unit);
+      await this.dropStaged(mine, path.join(dir, name));
     }
   }
 
@@ -159,8 +182,8 @@ export class HiveStore {
   async prepare(load: LoadUnit): Promise<PreparedLoad> {
     const { loadId } = load;
     if (this.settings.load_via === "statement") {
-      const { sql, rows } = encodeLoad(load, this.database, this.specs);
-      return { loadId, sql, rows, bytes: sql.length };
+      const { statement, rows } = encodeLoad(load, this.database, this.specs);
+      return { loadId, statement, rows, bytes: statement(attemptId(loadId, 1)).length };
     }
     await this.ensureStaging();
     const name = `${loadId}${STAGED_SUFFIX}`;
@@ -189,28 +212,36 @@ export class HiveStore {
   }
 
   /**
-   * Runs a load's statement, retrying transient failures. Before a retry it asks whether the
-   * load committed after all (the connection can drop after the server finished): a statement
-   * is never run twice, so nothing is loaded twice. A staged file is loaded into its partition
-   * with OVERWRITE before each try, so a retry never reads it twice either; partition and file
-   * are removed after, whatever happened (a run that follows loads those offsets again).
+   * Runs a load's statement, retrying transient failures. Before a retry it asks whether an
+   * earlier attempt committed (the connection can drop after the server finished), and only if
+   * none did runs the statement again, as a new attempt with an id of its own
+   * (`<loadId>#<attempt>`): an earlier attempt may still be running on the server and commit
+   * later, and the views then count one attempt only (tables.ts, committedLoads). A staged
+   * file goes into a staging partition per attempt, so a retry never disturbs what an earlier
+   * attempt reads; partitions and file are removed after, whatever happened (a run that follows
+   * loads those offsets again).
    */
   async load(load: PreparedLoad): Promise<{ ms: number; attempts: number }> {
-    const { loadId, sql, file } = load;
+    const { loadId, file } = load;
     const started = Date.now();
+    const staged: string[] = [];
     try {
       const attempts = await this.retrying(`load ${loadId}`, async (attempt) => {
         if (attempt > 1 && (await this.committed(loadId))) {
           this.logger.warn({ loadId, attempt }, "the load committed before its connection failed");
-        } else {
-          if (file !== undefined) await this.stage(loadId, file.server);
-          await this.session().execute(sql);
+          return attempt;
         }
+        const id = attemptId(loadId, attempt);
+        if (file !== undefined) {
+          staged.push(id);
+          await this.stage(id, file.server);
+        }
+        await this.session().execute(load.statement(id));
         return attempt;
       });
       return { ms: Date.now() - started, attempts };
     } finally {
-      if (file !== undefined) await this.dropStaged(loadId, file.local);
+      if (file !== undefined) await this.dropStaged(staged, file.local);
     }
   }
 
@@ -228,12 +259,12 @@ export class HiveStore {
     this.stagingReady = true;
   }
 
-  private async stage(loadId: string, serverPath: string): Promise<void> {
+  private async stage(attempt: string, serverPath: string): Promise<void> {
     const table = `${this.database}.${this.settings.tables.staging}`;
     try {
       await this.session().execute(
         `LOAD DATA LOCAL INPATH '${sqlString(serverPath)}' OVERWRITE INTO TABLE ${table} ` +
-          `PARTITION (load_id = '${sqlString(loadId)}')`,
+          `PARTITION (load_id = '${sqlString(attempt)}')`,
       );
     } catch (error) {
       if (!isHostflowError(error, "HF_HIVE_QUERY")) throw error;
@@ -246,17 +277,19 @@ export class HiveStore {
     }
   }
 
-  /** Drops a load's staging partition and removes its file; a failure leaves both for the next run. */
-  private async dropStaged(loadId: string, local: string): Promise<void> {
+  /** Drops a load's staging partitions, then its file; a failure leaves both for the next run. */
+  private async dropStaged(attempts: readonly string[], local: string): Promise<void> {
     try {
-      await this.session().execute(
-        `ALTER TABLE ${this.database}.${this.settings.tables.staging} DROP IF EXISTS ` +
-          `PARTITION (load_id = '${sqlString(loadId)}')`,
-      );
+      for (const attempt of attempts) {
+        await this.session().execute(
+          `ALTER TABLE ${this.database}.${this.settings.tables.staging} DROP IF EXISTS ` +
+            `PARTITION (load_id = '${sqlString(attempt)}')`,
+        );
+      }
       await rm(local, { force: true });
     } catch (error) {
       this.logger.warn(
-        { loadId, file: local, error: (error as Error).message },
+        { attempts, file: local, error: (error as Error).message },
         "could not remove a staged load file (the next run tries again)",
       );
     }
@@ -270,9 +303,11 @@ export class HiveStore {
     );
   }
 
+  /** Whether any attempt of the load committed. */
   private async committed(loadId: string): Promise<boolean> {
     const { rows } = await this.session().query(
-      `SELECT COUNT(*) AS n FROM ${this.database}.${this.specs.loads.name} WHERE load_id = '${sqlString(loadId)}'`,
+      `SELECT COUNT(*) AS n FROM ${this.database}.${this.specs.loads.name} ` +
+        `WHERE split(load_id, '#')[0] = '${sqlString(loadId)}'`,
     );
     return Number(rows[0]?.n ?? 0) > 0;
   }
@@ -299,7 +334,10 @@ export class HiveStore {
           `${what} failed; retrying`,
         );
         await pause(wait);
-        await this.reconnect().catch(() => undefined);
+        this.reconnectError = undefined;
+        await this.reconnect().catch((failure: unknown) => {
+          this.reconnectError = failure;
+        });
       }
     }
   }
@@ -311,9 +349,13 @@ export class HiveStore {
 
   private session(): HiveClient {
     if (this.client === undefined) {
-      throw new HostflowError("HF_HIVE_UNREACHABLE", "no HiveServer2 session (reconnect failed)", {
-        retriable: true,
-      });
+      // The reconnect's own error says what and where (host:port, refused, auth, timeout).
+      if (this.reconnectError instanceof HostflowError) throw this.reconnectError;
+      throw new HostflowError(
+        "HF_HIVE_UNREACHABLE",
+        `no session with HiveServer2 at ${this.settings.host}:${this.settings.port}: reconnecting failed`,
+        { retriable: true, cause: this.reconnectError },
+      );
     }
     return this.client;
   }

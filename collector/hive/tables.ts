@@ -165,16 +165,27 @@ export function stagingStatement(hive: HiveSettingsConfig): string {
   );
 }
 
+/**
+ * The load ids whose rows count: of each load (`<load id>#<attempt>`; older versions wrote the
+ * load id alone), one attempt that committed (the smallest id). A retry runs while an earlier one may
+ * still run on the server (its connection was lost, not its statement), and both can commit:
+ * this keeps the data of exactly one.
+ */
+export function committedLoads(database: string, loadsTable: string): string {
+  return `(SELECT MIN(load_id) AS load_id FROM ${database}.${loadsTable} GROUP BY split(load_id, '#')[0])`;
+}
+
 /** The views over committed rows: `CREATE VIEW IF NOT EXISTS`, so init never replaces a user's. */
 export function viewStatements(hive: HiveSettingsConfig): string[] {
   const db = hive.database;
   const specs = tableSpecs(hive.tables);
-  const committed = (spec: TableSpec) => {
+  const committed = committedLoads(db, specs.loads.name);
+  const committedRows = (spec: TableSpec) => {
     const cols = [...spec.columns, ...spec.partitions]
       .filter((col) => col.name !== "load_id")
       .map((col) => `b.${col.name}`)
       .join(", ");
-    return `SELECT ${cols} FROM ${db}.${spec.name} b LEFT SEMI JOIN ${db}.${specs.loads.name} l ON (b.load_id = l.load_id)`;
+    return `SELECT ${cols} FROM ${db}.${spec.name} b LEFT SEMI JOIN ${committed} l ON (b.load_id = l.load_id)`;
   };
   const key = "b.host, b.measurement, b.tags, b.field, b.window_seconds, b.window_start, b.day";
   // Hive has no min_by/max_by: the smallest (ts, value) struct carries the first value.
@@ -185,13 +196,13 @@ export function viewStatements(hive: HiveSettingsConfig): string[] {
     `SUM(b.total) AS total, MIN(b.minimum) AS minimum, MAX(b.maximum) AS maximum, ` +
     `MIN(named_struct('ts', b.first_ts, 'v', b.first_val)) AS f, ` +
     `MAX(named_struct('ts', b.last_ts, 'v', b.last_val)) AS l ` +
-    `FROM ${db}.${specs.metrics.name} b LEFT SEMI JOIN ${db}.${specs.loads.name} c ON (b.load_id = c.load_id) ` +
+    `FROM ${db}.${specs.metrics.name} b LEFT SEMI JOIN ${committed} c ON (b.load_id = c.load_id) ` +
     `GROUP BY ${key}) m`;
   return [
     `CREATE VIEW IF NOT EXISTS ${db}.${hive.tables.metrics} AS ${merged}`,
-    `CREATE VIEW IF NOT EXISTS ${db}.${hive.tables.raw} AS ${committed(specs.raw)}`,
-    `CREATE VIEW IF NOT EXISTS ${db}.${hive.tables.quarantine} AS ${committed(specs.quarantine)}`,
-    `CREATE VIEW IF NOT EXISTS ${db}.${hive.tables.gaps} AS ${committed(specs.gaps)}`,
+    `CREATE VIEW IF NOT EXISTS ${db}.${hive.tables.raw} AS ${committedRows(specs.raw)}`,
+    `CREATE VIEW IF NOT EXISTS ${db}.${hive.tables.quarantine} AS ${committedRows(specs.quarantine)}`,
+    `CREATE VIEW IF NOT EXISTS ${db}.${hive.tables.gaps} AS ${committedRows(specs.gaps)}`,
   ];
 }
 

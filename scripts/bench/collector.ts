@@ -39,6 +39,7 @@ import {
 } from "../../collector/config/load.js";
 import { GapTracker, type StreamState } from "../../collector/gaps.js";
 import {
+  attemptId,
   encodeLoad,
   encodeStagedLoad,
   type GapRow,
@@ -579,7 +580,7 @@ async function replay(config: ResolvedCollectorConfig): Promise<Replay> {
           async () => undefined,
         )
       : { ...encodeLoad(unit, config.hive.database, specs), bytes: 0 };
-    if (!files) encoded.bytes = encoded.sql.length;
+    if (!files) encoded.bytes = encoded.statement(attemptId(unit.loadId, 1)).length;
     out.encode += performance.now() - t;
     const rows = Object.values(encoded.rows).reduce((a, b) => a + b, 0);
     if (rows > 0) rowBytes = Math.max(64, encoded.bytes / rows);

@@ -2,16 +2,19 @@ import { spawn, spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import test from "ava";
 import { CRASH_POINTS, runCollector } from "../../collector/run.js";
+import { isHostflowError } from "../../lib/errors.js";
 import {
   type CollectorFixture,
   collectorFixture,
   dataset,
+  endpoints,
   expectedAggregates,
   hiveAggregates,
   produce,
   quiet,
   type TestRecord,
 } from "../helpers/collector.js";
+import { tcpProxy } from "../helpers/tcp-proxy.js";
 
 // Serial: each run drives HiveServer2 hard, and the two cores run every other test file too.
 
@@ -281,6 +284,77 @@ test.serial(
     const { rows } = await f.store.query(`SELECT * FROM ${f.database}.gaps`);
     t.deepEqual(rows, []);
     assertSame(t, await hiveAggregates(f), expectedAggregates(records));
+  },
+);
+
+for (const via of ["files", "statement"] as const) {
+  test.serial(
+    `HiveServer2's connection cut while the load statement runs (via ${via}): the run reconnects and every record counts once`,
+    async (t) => {
+      const f = await collectorFixture(t, { hive: { load_via: via } });
+      const records = dataset(3, 4);
+      await produce(f.topic, records);
+      const proxy = await tcpProxy(endpoints.hive);
+      t.teardown(() => proxy.close());
+      let cuts = 0;
+      proxy.watch("INSERT INTO TABLE", () =>
+        setTimeout(() => {
+          cuts++;
+          proxy.cut();
+        }, 300),
+      );
+      const summary = await runCollector(
+        { ...f.config, hive: { ...f.config.hive, port: proxy.port, retry_backoff: 200 } },
+        { logger: quiet },
+      );
+      t.is(cuts, 1);
+      t.true(proxy.connections >= 2, `${proxy.connections} connections`);
+      t.is(summary.records, records.length);
+      assertSame(t, await hiveAggregates(f), expectedAggregates(records));
+      const { rows } = await f.store.query<{ n: number; s: number }>(
+        `SELECT COUNT(*) AS n, SUM(samples) AS s FROM ${f.database}.metrics`,
+      );
+      t.is(Number(rows[0]?.s), records.length * 2, "each record's two fields once");
+      // Both attempts may have committed (the first ran on after its connection was cut): the
+      // views count one.
+      const attempts = await f.store.query<{ load_id: string }>(
+        `SELECT DISTINCT load_id FROM ${f.database}.loads`,
+      );
+      t.log(`committed attempts: ${attempts.rows.map((r) => r.load_id.split("#")[1]).join(", ")}`);
+      if (via === "files") await assertStagingEmpty(t, f);
+    },
+  );
+}
+
+test.serial(
+  "HiveServer2 down for longer than the retries: exit 1 with the reason, nothing loaded; back up, the next run loads all once",
+  async (t) => {
+    const f = await collectorFixture(t);
+    const records = dataset(2, 3);
+    await produce(f.topic, records);
+    const proxy = await tcpProxy(endpoints.hive);
+    t.teardown(() => proxy.close());
+    proxy.watch("LOAD DATA", () => {
+      proxy.refuse(true);
+      proxy.cut();
+    });
+    const config = {
+      ...f.config,
+      hive: { ...f.config.hive, port: proxy.port, retries: 2, retry_backoff: 200 },
+    };
+    const error = await t.throwsAsync(runCollector(config, { logger: quiet }));
+    t.true(isHostflowError(error, "HF_HIVE_UNREACHABLE"), String(error));
+    t.regex(String(error?.message), new RegExp(`127\\.0\\.0\\.1:${proxy.port}`));
+    const { rows } = await f.store.query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM ${f.database}.loads`,
+    );
+    t.is(Number(rows[0]?.n), 0);
+
+    proxy.refuse(false);
+    const summary = await runCollector(config, { logger: quiet });
+    t.is(summary.records, records.length);
+    assertSame(t, await hiveAggregates(f), expectedAggregates(records));
+    await assertStagingEmpty(t, f);
   },
 );
 
