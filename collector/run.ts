@@ -89,8 +89,12 @@ export async function runCollector(
     await store.prepareStaging();
     const kafka = createKafka(
       await kafkaClientConfig(config.kafka, KAFKAJS_RETRY),
-      // kafkajs tells every join and pause at info: only its warnings and errors are news.
-      options.logger.child({ component: "kafka" }, { level: "warn" }),
+      // kafkajs tells every join and pause at info: only its warnings and errors are news (and
+      // not even those when the run's own level is above warn).
+      options.logger.child(
+        { component: "kafka" },
+        { level: options.logger.levelVal > 40 ? options.logger.level : "warn" },
+      ),
     );
     return await new CollectorRun(config, options, store, kafka).run();
   } finally {
@@ -277,7 +281,8 @@ class CollectorRun {
         fail(
           new HostflowError(
             "HF_KAFKA_CONSUME",
-            `the Kafka consumer stopped: ${event.payload.error.message}`,
+            `the Kafka consumer of ${this.config.kafka.brokers.join(",")} stopped: ${event.payload.error.message} ` +
+              `(nothing after the last load is lost: the next run reads it again)`,
             {
               cause: event.payload.error,
               retriable: true,

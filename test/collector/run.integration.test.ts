@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import test from "ava";
+import pino from "pino";
 import { CRASH_POINTS, runCollector } from "../../collector/run.js";
 import { isHostflowError } from "../../lib/errors.js";
 import {
@@ -14,6 +15,8 @@ import {
   quiet,
   type TestRecord,
 } from "../helpers/collector.js";
+import { createTopic } from "../helpers/kafka.js";
+import { privateKafka } from "../helpers/private-kafka.js";
 import { tcpProxy } from "../helpers/tcp-proxy.js";
 
 // Serial: each run drives HiveServer2 hard, and the two cores run every other test file too.
@@ -325,6 +328,55 @@ for (const via of ["files", "statement"] as const) {
     },
   );
 }
+
+test.serial(
+  "the Kafka broker killed as the run starts consuming and started again: no record lost or counted twice",
+  async (t) => {
+    const f = await collectorFixture(t);
+    const kafka = await privateKafka();
+    t.teardown(() => kafka.dispose());
+    await createTopic(kafka.brokers, f.topic);
+    const records = dataset(4, 6);
+    await produce(f.topic, records, kafka.brokers);
+    const config = {
+      ...f.config,
+      kafka: { ...f.config.kafka, brokers: kafka.brokers },
+      run: { ...f.config.run, batch_records: 20, max_duration: 120_000 },
+    };
+    let outage: Promise<void> | undefined;
+    // The run's own log says when it has captured the end offsets and starts consuming.
+    const logger = pino(
+      { level: "info" },
+      {
+        write(line: string) {
+          if (outage === undefined && line.includes('"msg":"run starts')) {
+            outage = (async () => {
+              await kafka.stop(0);
+              await kafka.start();
+            })();
+          }
+        },
+      },
+    );
+    let first: Awaited<ReturnType<typeof runCollector>> | undefined;
+    try {
+      first = await runCollector(config, { logger });
+    } catch (error) {
+      // Failing is allowed, with a reason that names Kafka; loading anything twice is not.
+      t.true(isHostflowError(error) && /KAFKA/.test(error.code), String(error));
+      t.log(`first run: ${String(error)}`);
+    }
+    t.not(outage, undefined, "the broker was stopped during the run");
+    await outage;
+    const second = await runCollector(config, { logger: quiet });
+    t.is((first?.records ?? 0) + second.records >= records.length, true);
+    t.is(second.lagLeft, 0);
+    assertSame(t, await hiveAggregates(f), expectedAggregates(records));
+    t.log(
+      `first run: ${first === undefined ? "failed" : `${first.records} records`}; second: ${second.records}`,
+    );
+  },
+);
 
 test.serial(
   "HiveServer2 down for longer than the retries: exit 1 with the reason, nothing loaded; back up, the next run loads all once",

@@ -80,11 +80,12 @@ export interface TestRecord {
   agent?: string;
 }
 
-export async function produce(topic: string, records: TestRecord[]): Promise<void> {
-  const producer = createKafka({
-    clientId: "hostflow-test",
-    brokers: endpoints.kafkaBrokers,
-  }).producer();
+export async function produce(
+  topic: string,
+  records: TestRecord[],
+  brokers = endpoints.kafkaBrokers,
+): Promise<void> {
+  const producer = createKafka({ clientId: "hostflow-test", brokers }).producer();
   await producer.connect();
   try {
     const messages: Message[] = records.map((r) => ({
