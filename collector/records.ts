@@ -58,8 +58,8 @@ export function checkRecord(
     host = key === null ? "" : key.toString("utf8");
     if (host === "")
       return { ok: false, reason: "no host: tags.host missing and the record has no key" };
-    const badKey = checkText("record key", host, "host", MAX_TAG_VALUE_LENGTH);
-    if (badKey !== undefined) return { ok: false, reason: badKey };
+    const badKey = checkText(host, "host", MAX_TAG_VALUE_LENGTH);
+    if (badKey !== undefined) return { ok: false, reason: `record key: ${badKey}` };
   }
   const wire = decodeHeaders(headers);
   // A seq beyond 2^53 cannot be counted exactly; malformed headers only cost the gap check.
@@ -68,30 +68,32 @@ export function checkRecord(
 }
 
 function checkEntries(prefix: string, entries: Record<string, unknown>): string | undefined {
-  for (const [key, entry] of Object.entries(entries)) {
+  for (const key in entries) {
+    const entry = entries[key];
     const bad =
-      checkName(path(prefix, key), key, "key") ??
-      (typeof entry === "string"
-        ? checkText(path(prefix, key), entry, "value", MAX_TAG_VALUE_LENGTH)
-        : undefined);
-    if (bad !== undefined) return bad;
+      checkText(key, "key", MAX_NAME_LENGTH) ??
+      (typeof entry === "string" ? checkText(entry, "value", MAX_TAG_VALUE_LENGTH) : undefined);
+    // The path is made only for a bad entry: it costs more than the checks.
+    if (bad !== undefined) return `${path(prefix, key)}: ${bad}`;
   }
   return undefined;
 }
 
 function checkName(where: string, name: string, what: string): string | undefined {
-  return checkText(where, name, what, MAX_NAME_LENGTH);
+  const bad = checkText(name, what, MAX_NAME_LENGTH);
+  return bad === undefined ? undefined : `${where}: ${bad}`;
 }
 
-function checkText(where: string, text: string, what: string, max: number): string | undefined {
+/** What is wrong with `text`, without saying where, or undefined. */
+function checkText(text: string, what: string, max: number): string | undefined {
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     if (code < 0x20 || code === 0x7f) {
       const hex = code.toString(16).toUpperCase().padStart(4, "0");
-      return `${where}: control character U+${hex} in ${what} ${quote(text)}`;
+      return `control character U+${hex} in ${what} ${quote(text)}`;
     }
   }
-  if (text.length > max) return `${where}: ${what} of ${text.length} characters, more than ${max}`;
+  if (text.length > max) return `${what} of ${text.length} characters, more than ${max}`;
   return undefined;
 }
 

@@ -87,19 +87,24 @@ export function decodeSample(
   if (typeof tags !== "object" || tags === null || Array.isArray(tags)) {
     return { ok: false, reason: "tags: missing or not an object" };
   }
-  for (const [key, tag] of Object.entries(tags)) {
-    if (typeof tag !== "string") return { ok: false, reason: `tags.${key}: not a string` };
+  for (const key in tags) {
+    if (typeof (tags as Record<string, unknown>)[key] !== "string") {
+      return { ok: false, reason: `tags.${key}: not a string` };
+    }
   }
   if (typeof fields !== "object" || fields === null || Array.isArray(fields)) {
     return { ok: false, reason: "fields: missing or not an object" };
   }
   const numeric: Record<string, number> = {};
-  for (const [key, field] of Object.entries(fields)) {
+  let count = 0;
+  for (const key in fields) {
+    const field = (fields as Record<string, unknown>)[key];
     if (typeof field === "number" && Number.isFinite(field)) numeric[key] = field;
     else if (typeof field === "boolean") numeric[key] = field ? 1 : 0;
     else return { ok: false, reason: `fields.${key}: not a finite number` };
+    count++;
   }
-  if (Object.keys(numeric).length === 0) return { ok: false, reason: "fields: empty" };
+  if (count === 0) return { ok: false, reason: "fields: empty" };
   if (typeof timestamp !== "number" || !Number.isFinite(timestamp)) {
     return { ok: false, reason: "timestamp: missing or not a number" };
   }
