@@ -89,10 +89,25 @@ type Cell = string | number | undefined;
 /** How a column's text becomes its value on the server. */
 type Decode = "plain" | "base64" | "nullable";
 
-const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const DAY_MS = 86_400_000;
+const days = new Map<number, string>();
+/** The UTC day of an epoch ms, each formatted once (a load's rows span a few days). */
+function day(ms: number): string {
+  const n = Math.floor(ms / DAY_MS);
+  let text = days.get(n);
+  if (text === undefined) {
+    text = new Date(n * DAY_MS).toISOString().slice(0, 10);
+    if (days.size >= 1_000) days.clear();
+    days.set(n, text);
+  }
+  return text;
+}
 const hour = (ms: number) => new Date(ms).toISOString().slice(11, 13);
 const b64 = (value: Buffer | string | null) =>
   value === null ? "" : Buffer.from(value).toString("base64");
+
+/** The load_id cell: left empty, the statement writes the attempt's id (EncodedLoad). */
+const LOAD_ID = "";
 
 /** Each table's cells in spec order (columns, then partitions), and columns not sent plain. */
 const ENCODERS: {
@@ -102,7 +117,7 @@ const ENCODERS: {
   };
 } = {
   metrics: {
-    cells: (r: PartialRow, load) => [
+    cells: (r: PartialRow) => [
       r.host,
       r.measurement,
       r.tags,
@@ -117,13 +132,13 @@ const ENCODERS: {
       r.firstTs,
       r.lastValue,
       r.lastTs,
-      load.loadId,
+      LOAD_ID,
       day(r.windowStart),
     ],
   },
   raw: {
     decode: { agent_id: "nullable", seq: "nullable" },
-    cells: (r: RawRow, load) => [
+    cells: (r: RawRow) => [
       r.host,
       r.measurement,
       r.tags,
@@ -135,7 +150,7 @@ const ENCODERS: {
       r.topic,
       r.partition,
       r.offset,
-      load.loadId,
+      LOAD_ID,
       day(r.ts),
       hour(r.ts),
     ],
@@ -156,7 +171,7 @@ const ENCODERS: {
       b64(r.value),
       b64(r.reason),
       load.loadedAt,
-      load.loadId,
+      LOAD_ID,
       day(load.loadedAt),
     ],
   },
@@ -183,13 +198,13 @@ const ENCODERS: {
       r.topic,
       r.partition,
       load.loadedAt,
-      load.loadId,
+      LOAD_ID,
       day(load.loadedAt),
     ],
   },
   streams: {
     decode: { agent_id: "base64", stream: "base64", host: "base64" },
-    cells: (r: StreamState, load) => [
+    cells: (r: StreamState) => [
       b64(r.agentId),
       b64(r.stream),
       b64(r.host),
@@ -197,13 +212,13 @@ const ENCODERS: {
       encodeHoles(r),
       r.lastTs,
       r.updatedAt,
-      load.loadId,
+      LOAD_ID,
       day(r.updatedAt),
     ],
   },
   loads: {
     cells: (r: OffsetRange, load) => [
-      load.loadId,
+      LOAD_ID,
       load.groupId,
       r.topic,
       r.partition,
@@ -297,6 +312,14 @@ function* encodedLines(load: LoadUnit, rows: Record<TableKind, number>): Generat
   for (const kind of ORDER) {
     const { cells } = ENCODERS[kind];
     const tag = KIND_TAG[kind];
+    if (kind === "metrics") {
+      // Most of a load's rows: one template instead of an array of cells (a third of the time).
+      for (const r of load.metrics) {
+        yield `${tag}${FIELD}${metricLine(r)}${FIELD}.`;
+        rows.metrics += 1;
+      }
+      continue;
+    }
     for (const row of sources[kind]) {
       yield `${tag}${FIELD}${cells(row as never, load)
         .map(cellText)
@@ -304,6 +327,24 @@ function* encodedLines(load: LoadUnit, rows: Record<TableKind, number>): Generat
       rows[kind] += 1;
     }
   }
+}
+
+/** ENCODERS.metrics.cells as one string, for speed; a unit test holds the two equal. */
+export function metricLine(r: PartialRow): string {
+  const F = FIELD;
+  return (
+    `${r.host}${F}${r.measurement}${F}${r.tags}${F}${r.field}${F}${r.windowSeconds}${F}` +
+    `${r.windowStart}${F}${r.samples}${F}${r.total}${F}${r.minimum}${F}${r.maximum}${F}` +
+    `${r.firstValue}${F}${r.firstTs}${F}${r.lastValue}${F}${r.lastTs}${F}${LOAD_ID}${F}${day(r.windowStart)}`
+  );
+}
+
+/** The cells of a row of `kind`, joined as a load's line holds them (tests). */
+export function cellsLine(kind: TableKind, row: unknown, load: LoadUnit): string {
+  return ENCODERS[kind]
+    .cells(row as never, load)
+    .map(cellText)
+    .join(FIELD);
 }
 
 /** One INSERT per table that has rows, `loads` last. */
