@@ -10,6 +10,7 @@ import {
 import type { KafkaConnectionConfig } from "./config/kafka.js";
 import { HostflowError } from "./errors.js";
 import type { Logger } from "./log.js";
+import { sleep } from "./timeout.js";
 
 /**
  * A request's `timeout` is what the broker waits (for acks, for fetch data); the client waits a
@@ -168,7 +169,7 @@ export async function createTopicsAndWait(
             { cause: error, retriable: true, context: { topic } },
           );
         }
-        await new Promise((resolve) => setTimeout(resolve, 250));
+        await sleep(250);
       }
     }
   }

@@ -85,6 +85,9 @@ export interface EncodedLoad {
 /** The id of attempt `attempt` (1, 2, …) of load `loadId`: `<loadId>#<attempt>`. */
 export const attemptId = (loadId: string, attempt: number) => `${loadId}#${attempt}`;
 
+/** The load an attempt id belongs to (an id of an older version, without `#`, is its own). */
+export const loadOfAttempt = (id: string) => id.split("#")[0] as string;
+
 type Cell = string | number | undefined;
 /** How a column's text becomes its value on the server. */
 type Decode = "plain" | "base64" | "nullable";

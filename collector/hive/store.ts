@@ -12,6 +12,7 @@ import {
   encodeLoad,
   encodeStagedLoad,
   type LoadUnit,
+  loadOfAttempt,
   sqlString,
 } from "./encode.js";
 import {
@@ -160,20 +161,18 @@ export class HiveStore {
     }
     const left = names.filter((name) => name.endsWith(STAGED_SUFFIX));
     if (left.length === 0) return;
-    const units = new Set(left.map((name) => name.slice(0, -STAGED_SUFFIX.length)));
+    // Partition names escape what a directory name cannot hold (`#` is %23).
     const { rows } = await this.query<{ partition: string }>(
       `SHOW PARTITIONS ${this.database}.${this.settings.tables.staging}`,
     );
-    const attempts = rows
-      .map((row) => decodeURIComponent(String(Object.values(row)[0]).replace(/^load_id=/, "")))
-      .filter((id) => units.has(id.split("#")[0] ?? id));
+    const attempts = rows.map((row) => decodeURIComponent(row.partition.replace(/^load_id=/, "")));
     this.logger.warn(
-      { files: left.length, partitions: attempts.length },
+      { files: left.length },
       "removing what a killed run left in the staging directory and table",
     );
     for (const name of left) {
-      const unit = name.slice(0, -STAGED_SUFFIX.length);
-      const mine = attempts.filter((id) => (id.split("#")[0] ?? id) === unit);
+      const load = name.slice(0, -STAGED_SUFFIX.length);
+      const mine = attempts.filter((id) => loadOfAttempt(id) === load);
       await this.dropStaged(mine, path.join(dir, name));
     }
   }
@@ -385,9 +384,9 @@ export class HiveStore {
   }
 }
 
+/** The cause (ENOSPC, EACCES, the server's reason) goes with it: describeError prints it. */
 function stagingError(message: string, cause: unknown): HostflowError {
-  const errno = (cause as NodeJS.ErrnoException).code;
-  return new HostflowError("HF_STAGING", `${message}${errno ? ` (${errno})` : ""}`, { cause });
+  return new HostflowError("HF_STAGING", message, { cause });
 }
 
 function isTransient(error: unknown): boolean {
