@@ -1,5 +1,6 @@
 import { rm } from "node:fs/promises";
 import { runCli } from "../../lib/cli.js";
+import { HIVE_FLAVORS, type HiveFlavor } from "./hive.js";
 import { BROKER_COUNTS, type BrokerCount } from "./kafka.js";
 import { stackLayout } from "./layout.js";
 import { GROUP_NAMES, type GroupName, stackDown, stackStatus, stackUp } from "./stack.js";
@@ -15,7 +16,7 @@ const onlyOption = {
 
 await runCli(
   "npm run stack --",
-  "The local Kafka (KRaft) and HiveServer2 (Spark Thrift Server) on 127.0.0.1.",
+  "The local Kafka (KRaft), HDFS and HiveServer2 (Apache Hive, or Spark's Thrift Server) on 127.0.0.1; HOSTFLOW_STACK_PORTS moves the ports, HOSTFLOW_STACK_DIR the folder.",
   (y) =>
     y
       .command(
@@ -29,17 +30,23 @@ await runCli(
               describe: "Kafka nodes: 1 (127.0.0.1:9092) or 3 (9092, 9094, 9096)",
               coerce: (value: unknown) => Number(value) as BrokerCount,
             })
+            .option("hive", {
+              choices: HIVE_FLAVORS,
+              default: "apache" as HiveFlavor,
+              describe: "the HiveServer2: Apache Hive 4 (Tez, local) or Spark's Thrift Server",
+            })
             .option("only", onlyOption),
         async (argv) => {
           const groups = await stackUp(layout, {
             brokers: argv.brokers,
+            hive: argv.hive as HiveFlavor,
             groups: argv.only as GroupName[] | undefined,
             say,
           });
           for (const g of groups) {
             const how =
               g.started.length > 0 ? `ready in ${g.seconds.toFixed(1)} s` : "already running";
-            say(`${g.name.padEnd(6)} ${g.endpoint.padEnd(46)} ${how}`);
+            say(`${g.name.padEnd(6)} ${g.endpoint.padEnd(52)} ${how}`);
           }
           say(`logs in ${layout.root}/logs; stop with: npm run stack -- down`);
         },

@@ -1,27 +1,51 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { HostflowError } from "../../lib/errors.js";
 import { HiveClient } from "../../lib/hive/client.js";
+import { orderedClasspath, siteXml } from "./hadoop-conf.js";
+import { hdfsClientSettings } from "./hdfs.js";
+import { tail } from "./jars.js";
 import type { StackLayout } from "./layout.js";
 import type { Java } from "./prerequisites.js";
 import type { ServiceGroup } from "./service.js";
 
-/** What spark-submit adds on JDK 17 (Spark's JavaModuleOptions): Spark reflects into java.base. */
+/** Which HiveServer2 the stack runs: Apache Hive (default) or Spark's Thrift Server. */
+export type HiveFlavor = "apache" | "spark";
+export const HIVE_FLAVORS: readonly HiveFlavor[] = ["apache", "spark"];
+
+/** Where both HiveServer2s keep their tables on the local HDFS. */
+export const HDFS_WAREHOUSE = "/warehouse";
+
+/**
+ * What HiveServer2 reflects into on JDK 17 (Hive 4.0 supports Java 8 only officially): without
+ * these it never comes up, retrying every 60 s.
+ */
 const JDK17_OPENS = [
-  "java.lang",
-  "java.lang.invoke",
-  "java.lang.reflect",
-  "java.io",
-  "java.net",
-  "java.nio",
-  "java.util",
-  "java.util.concurrent",
-  "java.util.concurrent.atomic",
-  "jdk.internal.ref",
-  "sun.nio.ch",
-  "sun.nio.cs",
-  "sun.security.action",
-  "sun.util.calendar",
-].map((pkg) => `--add-opens=java.base/${pkg}=ALL-UNNAMED`);
+  ...[
+    "java.lang",
+    "java.lang.invoke",
+    "java.lang.reflect",
+    "java.lang.ref",
+    "java.io",
+    "java.net",
+    "java.nio",
+    "java.util",
+    "java.util.concurrent",
+    "java.util.concurrent.atomic",
+    "java.util.regex",
+    "java.time",
+    "java.text",
+    "java.math",
+    "sun.nio.ch",
+    "sun.nio.cs",
+    "sun.security.action",
+    "sun.util.calendar",
+    "jdk.internal.misc",
+  ].map((pkg) => `--add-opens=java.base/${pkg}=ALL-UNNAMED`),
+  "--add-opens=java.sql/java.sql=ALL-UNNAMED",
+];
 
 const LOG4J2 = `rootLogger.level = warn
 rootLogger.appenderRef.stdout.ref = stdout
@@ -30,125 +54,186 @@ appender.stdout.name = stdout
 appender.stdout.target = SYSTEM_OUT
 appender.stdout.layout.type = PatternLayout
 appender.stdout.layout.pattern = %d{yyyy-MM-dd HH:mm:ss} %p %c{1}: %m%n%ex
-logger.thriftserver.name = org.apache.spark.sql.hive.thriftserver
-logger.thriftserver.level = info
-logger.hiveserver.name = org.apache.hive.service
-logger.hiveserver.level = info
+logger.server.name = org.apache.hive.service.server.HiveServer2
+logger.server.level = info
+logger.thrift.name = org.apache.hive.service.cli.thrift
+logger.thrift.level = info
 `;
 
 /**
- * The JVM arguments of Spark's Thrift Server as a HiveServer2 on 127.0.0.1: local[2] master,
- * an embedded Derby metastore and a warehouse folder under `dataDir`, binary transport with
- * authentication NONE (clients still speak SASL PLAIN), no web UI.
+ * hive-site.xml of Apache Hive's HiveServer2 on 127.0.0.1: an embedded Derby metastore under
+ * `dataDir`, the warehouse on the local HDFS, Tez in local mode inside the server's JVM,
+ * binary transport with authentication NONE (clients still speak SASL PLAIN), no web UI.
  */
-export function sparkThriftServerArgs(
+export function hiveSettings(
+  layout: StackLayout,
   dataDir: string,
-  classpath: string,
-  log4j2: string,
-  port: number,
-): string[] {
-  const spark: Record<string, string> = {
-    "spark.master": "local[2]",
-    "spark.app.name": "hostflow-hiveserver2",
-    "spark.ui.enabled": "false",
-    "spark.driver.host": "127.0.0.1",
-    "spark.driver.bindAddress": "127.0.0.1",
-    "spark.local.dir": path.join(dataDir, "tmp"),
-    "spark.sql.catalogImplementation": "hive",
-    "spark.sql.warehouse.dir": path.join(dataDir, "warehouse"),
-    "spark.sql.shuffle.partitions": "4",
-    "spark.sql.session.timeZone": "UTC",
-    // Read and write Hive serde tables as Hive does. Spark's own Parquet path caches a table's
-    // file list per session, so that one session does not see another's INSERT into an
-    // unpartitioned table (the collector's loads table) until REFRESH TABLE: Hive has no such cache.
-    "spark.sql.hive.convertMetastoreParquet": "false",
-    "spark.sql.hive.convertMetastoreOrc": "false",
-    // The collector's loads carry their rows in the statement text; Spark keeps each statement's
-    // plan strings for its UI, which filled a 2 GB heap after a few dozen large loads.
-    "spark.sql.maxPlanStringLength": "10000",
-    "spark.ui.retainedJobs": "20",
-    "spark.ui.retainedStages": "20",
-    "spark.sql.ui.retainedExecutions": "20",
-    "spark.sql.thriftServer.ui.retainedStatements": "20",
-    "spark.sql.thriftServer.ui.retainedSessions": "20",
-    "spark.hadoop.javax.jdo.option.ConnectionURL": `jdbc:derby:;databaseName=${path.join(dataDir, "metastore_db")};create=true`,
-    "spark.hadoop.hive.exec.scratchdir": path.join(dataDir, "scratch"),
-    "spark.hadoop.hive.exec.local.scratchdir": path.join(dataDir, "scratch-local"),
-    "spark.hadoop.hive.downloaded.resources.dir": path.join(dataDir, "resources"),
-  };
-  const hiveconf: Record<string, string> = {
+): Record<string, string | number | boolean> {
+  return {
+    "javax.jdo.option.ConnectionURL": `jdbc:derby:;databaseName=${path.join(dataDir, "metastore_db")};create=true`,
+    "javax.jdo.option.ConnectionDriverName": "org.apache.derby.jdbc.EmbeddedDriver",
+    "hive.metastore.uris": "",
+    "hive.metastore.schema.verification": true,
+    "datanucleus.schema.autoCreateAll": false,
+    "hive.metastore.warehouse.dir": `${HDFS_WAREHOUSE}/managed`,
+    "hive.metastore.warehouse.external.dir": `${HDFS_WAREHOUSE}/external`,
+    "hive.exec.scratchdir": "/tmp/hive",
+    "hive.exec.local.scratchdir": path.join(dataDir, "scratch-local"),
+    "hive.downloaded.resources.dir": path.join(dataDir, "resources"),
+    "hive.querylog.location": path.join(dataDir, "querylog"),
+    "hive.server2.logging.operation.log.location": path.join(dataDir, "operation_logs"),
     "hive.server2.thrift.bind.host": "127.0.0.1",
-    "hive.server2.thrift.port": String(port),
+    "hive.server2.thrift.port": layout.ports.hive,
     "hive.server2.transport.mode": "binary",
     "hive.server2.authentication": "NONE",
-    "hive.server2.enable.doAs": "false",
-    "hive.server2.logging.operation.log.location": path.join(dataDir, "operation_logs"),
+    "hive.server2.enable.doAs": false,
+    "hive.server2.webui.port": 0,
+    "hive.server2.support.dynamic.service.discovery": false,
+    "hive.execution.engine": "tez",
+    "tez.local.mode": true,
+    // Else Tez's local AM opens an RPC port on 0.0.0.0.
+    "tez.local.mode.without.network": true,
+    "tez.ignore.lib.uris": true,
+    "tez.runtime.optimize.local.fetch": true,
+    "mapreduce.framework.name": "local",
+    "hive.exec.dynamic.partition.mode": "nonstrict",
+    "hive.exec.max.dynamic.partitions.pernode": 1000,
+    "hive.exec.submit.local.task.via.child": false,
+    "hive.server2.in.place.progress": false,
+    "hive.tez.exec.print.summary": false,
+    "hive.session.history.enabled": false,
+    "hive.server2.idle.session.timeout": "1h",
   };
-  return [
-    "-Xms512m",
-    "-Xmx4g",
-    "-XX:+UseG1GC",
-    "-XX:+IgnoreUnrecognizedVMOptions",
-    ...JDK17_OPENS,
-    "-Djdk.reflect.useDirectMethodHandle=false",
-    "-Djava.awt.headless=true",
-    `-Dderby.system.home=${dataDir}`,
-    `-Dlog4j2.configurationFile=file:${log4j2}`,
-    ...Object.entries(spark).map(([key, value]) => `-D${key}=${value}`),
-    "-cp",
-    `${classpath}/*`,
-    "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
-    ...Object.entries(hiveconf).flatMap(([key, value]) => ["--hiveconf", `${key}=${value}`]),
-  ];
 }
 
-export function hiveGroup(layout: StackLayout): ServiceGroup {
+/** The metastore schema made by schematool: a marker, written once it succeeded. */
+const SCHEMA_MARKER = "metastore.initialized";
+
+export function apacheHiveGroup(layout: StackLayout): ServiceGroup {
   const name = "hive";
   const port = layout.ports.hive;
   return {
     name: "hive",
-    component: "spark",
+    component: "hive",
     endpoint: `127.0.0.1:${port}`,
-    readyTimeoutMs: 180_000,
+    readyTimeoutMs: 240_000,
+    dependsOn: ["hdfs"],
     services: [
       {
         name,
         ports: [port],
-        async prepare(_java: Java, classpath: string) {
+        async prepare(java: Java, lib: string) {
           const dataDir = layout.data(name);
           const conf = layout.conf(name);
           await mkdir(conf, { recursive: true });
-          // Hive creates these on first use, racily: two sessions opened at once can both fail
-          // to mkdir the parent ("Couldn't create directory …/resources"). Made up front instead.
-          for (const sub of ["tmp", "scratch", "scratch-local", "resources", "operation_logs"]) {
+          for (const sub of ["scratch-local", "resources", "operation_logs", "querylog"]) {
             await mkdir(path.join(dataDir, sub), { recursive: true });
           }
-          const log4j2 = path.join(conf, "log4j2.properties");
+          await writeFile(path.join(conf, "core-site.xml"), siteXml(hdfsClientSettings(layout)));
+          await writeFile(path.join(conf, "hive-site.xml"), siteXml(hiveSettings(layout, dataDir)));
+          const log4j2 = path.join(conf, "hive-log4j2.properties");
           await writeFile(log4j2, LOG4J2);
-          // Spark would otherwise pick the first non-loopback interface for its driver.
-          const env = { SPARK_LOCAL_IP: "127.0.0.1" };
+          // Tez's log set-up needs a class of log4j 1.2 that Hive's bridge lacks: reload4j last.
+          const classpath = await orderedClasspath(conf, lib, [/^reload4j-/]);
+          const common = [
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            "-Djava.net.preferIPv4Stack=true",
+            ...JDK17_OPENS,
+            `-Dderby.system.home=${dataDir}`,
+            `-Dlog4j2.configurationFile=file:${log4j2}`,
+            `-Dlog4j.configurationFile=file:${log4j2}`,
+            "-Dhive.root.logger=WARN,console",
+            "-cp",
+            classpath,
+          ];
+          await initMetastore(java, lib, dataDir, common);
           return {
             cwd: dataDir,
-            env,
-            args: sparkThriftServerArgs(dataDir, classpath, log4j2, port),
+            env: { HADOOP_USER_NAME: process.env.USER ?? "root" },
+            args: ["-Xms256m", "-Xmx2g", ...common, "org.apache.hive.service.server.HiveServer2"],
           };
         },
       },
     ],
-    async probe() {
-      const client = await HiveClient.connect({
-        host: "127.0.0.1",
-        port,
-        user: "hostflow",
-        password: "anonymous",
-        connectTimeoutMs: 5_000,
-        statementTimeoutMs: 30_000,
-      });
-      try {
-        await client.query("SELECT 1");
-      } finally {
-        await client.close();
-      }
-    },
+    probe: () => selectOne(port),
   };
+}
+
+/**
+ * The embedded Derby metastore's schema, made once with schematool before HiveServer2 starts
+ * (Derby embedded lets one JVM at a time in). A schema half made by a failed run is made again.
+ */
+async function initMetastore(
+  java: Java,
+  lib: string,
+  dataDir: string,
+  jvm: string[],
+): Promise<void> {
+  if (existsSync(path.join(dataDir, SCHEMA_MARKER))) return;
+  await rm(path.join(dataDir, "metastore_db"), { recursive: true, force: true });
+  const home = await unpackMetastoreScripts(lib, dataDir);
+  const result = spawnSync(
+    java.bin,
+    [
+      "-Xmx512m",
+      ...jvm,
+      "org.apache.hadoop.hive.metastore.tools.schematool.MetastoreSchemaTool",
+      "-dbType",
+      "derby",
+      "-initSchema",
+    ],
+    { encoding: "utf8", cwd: dataDir, env: { ...process.env, METASTORE_HOME: home } },
+  );
+  if (result.status !== 0) {
+    throw new HostflowError(
+      "HF_STACK_START",
+      `schematool could not make the metastore schema (exit ${result.status}):\n${tail(result.stdout + result.stderr, 20)}`,
+    );
+  }
+  await writeFile(path.join(dataDir, SCHEMA_MARKER), `${new Date().toISOString()}\n`);
+}
+
+async function unpackMetastoreScripts(lib: string, dataDir: string): Promise<string> {
+  const archive = (await readdir(lib)).find((f) =>
+    /^hive-standalone-metastore-server-.*-bin\.tar\.gz$/.test(f),
+  );
+  if (archive === undefined) {
+    throw new HostflowError(
+      "HF_STACK_RESOLVE",
+      `no hive-standalone-metastore-server-*-bin.tar.gz in ${lib}: the metastore's schema scripts come from it`,
+    );
+  }
+  const target = path.join(dataDir, "metastore-home");
+  await rm(target, { recursive: true, force: true });
+  await mkdir(target, { recursive: true });
+  const untar = spawnSync(
+    "tar",
+    ["-xzf", path.join(lib, archive), "-C", target, "--strip-components=1"],
+    { encoding: "utf8" },
+  );
+  if (untar.status !== 0) {
+    throw new HostflowError(
+      "HF_STACK_START",
+      `could not unpack ${archive}: ${untar.stderr.trim() || `exit ${untar.status}`}`,
+    );
+  }
+  return target;
+}
+
+/** Whether HiveServer2 runs a query: a session opened and `SELECT 1` answered. */
+export async function selectOne(port: number): Promise<void> {
+  const client = await HiveClient.connect({
+    host: "127.0.0.1",
+    port,
+    user: "hostflow",
+    password: "anonymous",
+    connectTimeoutMs: 5_000,
+    statementTimeoutMs: 60_000,
+  });
+  try {
+    await client.query("SELECT 1");
+  } finally {
+    await client.close();
+  }
 }

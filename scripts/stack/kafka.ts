@@ -76,13 +76,19 @@ export function kafkaProperties(
     .join("\n")}\n`;
 }
 
-const LOG4J = `log4j.rootLogger=INFO, stdout
-log4j.appender.stdout=org.apache.log4j.ConsoleAppender
-log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
-log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.kafka.log=WARN
-log4j.logger.state.change.logger=WARN
-log4j.logger.org.apache.kafka.storage.internals.log=WARN
+/** Kafka 4 logs through log4j2 (log4j 1.x configuration files are no longer read). */
+const LOG4J2 = `rootLogger.level = info
+rootLogger.appenderRef.stdout.ref = stdout
+appender.stdout.type = Console
+appender.stdout.name = stdout
+appender.stdout.layout.type = PatternLayout
+appender.stdout.layout.pattern = [%d] %p %m (%c)%n
+logger.log.name = kafka.log
+logger.log.level = warn
+logger.stateChange.name = state.change.logger
+logger.stateChange.level = warn
+logger.storage.name = org.apache.kafka.storage.internals.log
+logger.storage.level = warn
 `;
 
 export function kafkaGroup(layout: StackLayout, brokers: BrokerCount): ServiceGroup {
@@ -100,10 +106,10 @@ export function kafkaGroup(layout: StackLayout, brokers: BrokerCount): ServiceGr
         await mkdir(conf, { recursive: true });
         await mkdir(dataDir, { recursive: true });
         const properties = path.join(conf, "server.properties");
-        const log4j = path.join(conf, "log4j.properties");
+        const log4j2 = path.join(conf, "log4j2.properties");
         await writeFile(properties, kafkaProperties(node, brokers, dataDir, base));
-        await writeFile(log4j, LOG4J);
-        const common = [`-Dlog4j.configuration=file:${log4j}`, "-cp", `${classpath}/*`];
+        await writeFile(log4j2, LOG4J2);
+        const common = [`-Dlog4j2.configurationFile=file:${log4j2}`, "-cp", `${classpath}/*`];
         if (!existsSync(path.join(dataDir, "meta.properties"))) {
           const clusterId = await readOrCreateClusterId(clusterDir);
           const format = spawnSync(

@@ -1,5 +1,33 @@
 import path from "node:path";
+import { HostflowError } from "../../lib/errors.js";
 import { projectRoot } from "../../lib/project.js";
+
+/** Every port the local stack listens on (all on 127.0.0.1). */
+export interface StackPorts {
+  /** The first Kafka client port; nodes use it + 0, 2, 4 and the KRaft quorum one above each. */
+  kafka: number;
+  /** HiveServer2 (Apache Hive, or Spark's Thrift Server with `--hive spark`). */
+  hive: number;
+  /** NameNode RPC: the `hdfs://127.0.0.1:<port>` of fs.defaultFS. */
+  namenode: number;
+  /** NameNode HTTP: the web UI and WebHDFS. */
+  namenodeHttp: number;
+  /** DataNode block transfer, HTTP (WebHDFS's redirect target) and IPC. */
+  datanode: number;
+  datanodeHttp: number;
+  datanodeIpc: number;
+}
+
+/** Hadoop's, Hive's and Kafka's own defaults, as on a production cluster. */
+export const DEFAULT_PORTS: Readonly<StackPorts> = Object.freeze({
+  kafka: 9092,
+  hive: 10000,
+  namenode: 8020,
+  namenodeHttp: 9870,
+  datanode: 9866,
+  datanodeHttp: 9864,
+  datanodeIpc: 9867,
+});
 
 /** Where the local stack keeps its jars, data, logs and pid files: `.stack/` in the checkout. */
 export interface StackLayout {
@@ -11,8 +39,7 @@ export interface StackLayout {
   log(service: string): string;
   pid(service: string): string;
   conf(service: string): string;
-  /** The first Kafka client port (nodes use it + 0, 2, 4) and the HiveServer2 port. */
-  ports: { kafka: number; hive: number };
+  ports: StackPorts;
 }
 
 export interface LayoutOptions {
@@ -20,6 +47,8 @@ export interface LayoutOptions {
   lib?: string;
   kafkaPort?: number;
   hivePort?: number;
+  /** Any port; the rest come from HOSTFLOW_STACK_PORTS, else DEFAULT_PORTS. */
+  ports?: Partial<StackPorts>;
 }
 
 export function stackLayout(
@@ -28,6 +57,13 @@ export function stackLayout(
 ): StackLayout {
   const project = projectRoot();
   const base = path.resolve(root ?? path.join(project, ".stack"));
+  const ports: StackPorts = {
+    ...DEFAULT_PORTS,
+    ...portsFromEnv(process.env.HOSTFLOW_STACK_PORTS),
+    ...options.ports,
+  };
+  if (options.kafkaPort !== undefined) ports.kafka = options.kafkaPort;
+  if (options.hivePort !== undefined) ports.hive = options.hivePort;
   return {
     project,
     root: base,
@@ -36,6 +72,31 @@ export function stackLayout(
     log: (service) => path.join(base, "logs", `${service}.log`),
     pid: (service) => path.join(base, "run", `${service}.pid`),
     conf: (service) => path.join(base, "conf", service),
-    ports: { kafka: options.kafkaPort ?? 9092, hive: options.hivePort ?? 10000 },
+    ports,
   };
+}
+
+/**
+ * HOSTFLOW_STACK_PORTS: `name=port` pairs, comma-separated (`kafka=29092,hive=20000,namenode=28020`),
+ * so that a second stack on the same machine keeps off the default ports.
+ */
+export function portsFromEnv(value: string | undefined): Partial<StackPorts> {
+  if (value === undefined || value.trim() === "") return {};
+  const ports: Partial<StackPorts> = {};
+  const names = Object.keys(DEFAULT_PORTS) as Array<keyof StackPorts>;
+  for (const pair of value.split(",")) {
+    const [name = "", port = ""] = pair.split("=").map((s) => s.trim());
+    const key = names.find((n) => n.toLowerCase() === name.toLowerCase());
+    const number = Number(port);
+    if (key === undefined || !/^\d+$/.test(port) || number < 1 || number > 65535) {
+      throw new HostflowError(
+        "HF_CONFIG_INVALID",
+        `HOSTFLOW_STACK_PORTS="${value}" is invalid at "${pair}": expected name=port pairs, ` +
+          `names ${names.join(", ")}`,
+        { context: { source: "HOSTFLOW_STACK_PORTS", value } },
+      );
+    }
+    ports[key] = number;
+  }
+  return ports;
 }

@@ -7,10 +7,13 @@ export interface Java {
   major: number;
 }
 
-/** Spark 3.5 runs on Java 8, 11 and 17; Kafka 3.9 on 11 and later: 11 and 17 serve both. */
-const SUPPORTED_JAVA = [11, 17];
+/**
+ * Kafka 4 brokers need Java 17 or later; Spark 3.5 runs on 8, 11 and 17; Hive 4.0 and Hadoop
+ * 3.4 run on 17 with --add-opens: 17 serves all.
+ */
+const SUPPORTED_JAVA = [17];
 
-/** The `java` of JAVA_HOME, else of PATH, checked to be one that Spark 3.5 and Kafka 3.9 run on. */
+/** The `java` of JAVA_HOME, else of PATH, checked to be one that every server of the stack runs on. */
 export function findJava(env: NodeJS.ProcessEnv = process.env): Java {
   const bin = env.JAVA_HOME ? path.join(env.JAVA_HOME, "bin", "java") : "java";
   const probe = spawnSync(bin, ["-version"], { encoding: "utf8", env });
@@ -26,7 +29,7 @@ export function findJava(env: NodeJS.ProcessEnv = process.env): Java {
   if (!SUPPORTED_JAVA.includes(major)) {
     throw new HostflowError(
       "HF_STACK_PREREQUISITE",
-      `${bin} is Java ${Number.isNaN(major) ? "of unknown version" : major}; Spark 3.5 needs Java ${SUPPORTED_JAVA.join(" or ")}: ` +
+      `${bin} is Java ${Number.isNaN(major) ? "of unknown version" : major}; Kafka 4, Hive 4 and Spark 3.5 together need Java ${SUPPORTED_JAVA.join(" or ")}: ` +
         "set JAVA_HOME to such a JDK (e.g. /usr/lib/jvm/java-17-openjdk-amd64)",
     );
   }
@@ -38,7 +41,7 @@ export function requireMaven(env: NodeJS.ProcessEnv = process.env): string {
   if (probe.error || probe.status !== 0) {
     throw new HostflowError(
       "HF_STACK_PREREQUISITE",
-      "cannot run mvn: the first `npm run stack -- up` resolves the Kafka and Spark jars from Maven Central with it; " +
+      "cannot run mvn: the first `npm run stack -- up` resolves the Kafka, HDFS, Hive and Spark jars from Maven Central with it; " +
         "install Maven 3 (Debian: apt-get install maven)",
     );
   }

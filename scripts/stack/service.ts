@@ -11,9 +11,9 @@ export interface Service {
   prepare(java: Java, classpath: string): Promise<Launch>;
 }
 
-/** Services that answer as one endpoint: the Kafka cluster, HiveServer2. */
+/** Services that answer as one endpoint: the Kafka cluster, HDFS, HiveServer2. */
 export interface ServiceGroup {
-  name: "kafka" | "hive";
+  name: "kafka" | "hdfs" | "hive";
   /** The jar folder: scripts/stack/<component>/pom.xml. */
   component: string;
   services: Service[];
@@ -21,6 +21,8 @@ export interface ServiceGroup {
   /** Resolves once the group answers a real client request; throws a retriable error before. */
   probe(): Promise<void>;
   readyTimeoutMs: number;
+  /** Groups that must answer before this one starts (HiveServer2 needs its HDFS). */
+  dependsOn?: ServiceGroup["name"][];
 }
 
 export type GroupFactory = (layout: StackLayout) => ServiceGroup;

@@ -3,20 +3,24 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describeError, HostflowError } from "../../lib/errors.js";
 import { sleep } from "../../lib/timeout.js";
-import { hiveGroup } from "./hive.js";
+import { hdfsGroup, webHdfsUrl } from "./hdfs.js";
+import { apacheHiveGroup, type HiveFlavor } from "./hive.js";
 import { resolveJars, tail } from "./jars.js";
-import { BROKER_COUNTS, type BrokerCount, kafkaGroup } from "./kafka.js";
+import { BROKER_COUNTS, type BrokerCount, kafkaBootstrap, kafkaGroup } from "./kafka.js";
 import type { StackLayout } from "./layout.js";
 import { portAnswers, portInUse } from "./ports.js";
 import { findJava } from "./prerequisites.js";
 import { isAlive, runningPid, startJava, stopService } from "./processes.js";
 import type { ServiceGroup } from "./service.js";
+import { sparkHiveGroup } from "./spark.js";
 
 export type GroupName = ServiceGroup["name"];
-export const GROUP_NAMES: readonly GroupName[] = ["kafka", "hive"];
+export const GROUP_NAMES: readonly GroupName[] = ["kafka", "hdfs", "hive"];
 
 export interface UpOptions {
   brokers: BrokerCount;
+  /** Which HiveServer2: Apache Hive (default) or Spark's Thrift Server. */
+  hive?: HiveFlavor | undefined;
   /** Which groups to bring up (default: all). */
   groups?: readonly GroupName[] | undefined;
   say: (line: string) => void;
@@ -36,9 +40,11 @@ export interface GroupUp {
  * up, the processes this call started are stopped again and the error shows the tail of the log.
  */
 export async function stackUp(layout: StackLayout, options: UpOptions): Promise<GroupUp[]> {
-  const groups = selectGroups(layout, options.brokers, options.groups);
+  const flavor = options.hive ?? "apache";
+  const groups = selectGroups(layout, options.brokers, withDependencies(options.groups), flavor);
   const java = findJava();
   await checkKafkaMode(layout, options.brokers, groups);
+  await checkHiveFlavor(layout, flavor, groups);
   const plans = [];
   for (const group of groups) {
     const toStart = [];
@@ -50,7 +56,7 @@ export async function stackUp(layout: StackLayout, options: UpOptions): Promise<
             "HF_STACK_PORT_TAKEN",
             `port ${port} on 127.0.0.1, needed by ${service.name}, is used by another process ` +
               `(see: ss -ltnp 'sport = :${port}'); stop it, or point hostflow at that server instead ` +
-              "(KAFKA_BROKERS, HIVE_HOST, HIVE_PORT)",
+              "(KAFKA_BROKERS, HIVE_HOST, HIVE_PORT, WEBHDFS_URL); HOSTFLOW_STACK_PORTS moves the stack's ports",
             { context: { port, service: service.name } },
           );
         }
@@ -70,25 +76,38 @@ export async function stackUp(layout: StackLayout, options: UpOptions): Promise<
     });
   }
   const started: string[] = [];
+  const ready = new Map<GroupName, Promise<unknown>>();
   try {
-    const waits = launches.map(async ({ group, toStart, classpath }): Promise<GroupUp> => {
-      const began = Date.now();
-      const pids = new Map<string, number>();
-      for (const service of toStart) {
-        const { args, cwd, env } = await service.prepare(java, classpath);
-        pids.set(service.name, await startJava(layout, service.name, java.bin, args, cwd, env));
-        started.push(service.name);
-      }
-      if (group.name === "kafka" && toStart.length > 0)
-        await writeKafkaMode(layout, options.brokers);
-      await waitUntilReady(layout, group, pids);
-      return {
-        name: group.name,
-        endpoint: group.endpoint,
-        started: toStart.map((s) => s.name),
-        seconds: (Date.now() - began) / 1000,
-      };
-    });
+    const waits: Promise<GroupUp>[] = [];
+    for (const { group, toStart, classpath } of launches) {
+      const wait = (async (): Promise<GroupUp> => {
+        // A group starts once the groups it needs answer (HiveServer2 makes its dirs on HDFS).
+        for (const dependency of group.dependsOn ?? []) await ready.get(dependency);
+        const began = Date.now();
+        const pids = new Map<string, number>();
+        for (const service of toStart) {
+          const { args, cwd, env } = await service.prepare(java, classpath);
+          pids.set(service.name, await startJava(layout, service.name, java.bin, args, cwd, env));
+          started.push(service.name);
+        }
+        if (group.name === "kafka" && toStart.length > 0)
+          await writeKafkaMode(layout, options.brokers);
+        if (group.name === "hive" && toStart.length > 0) await writeHiveFlavor(layout, flavor);
+        await waitUntilReady(layout, group, pids);
+        return {
+          name: group.name,
+          endpoint: group.endpoint,
+          started: toStart.map((s) => s.name),
+          seconds: (Date.now() - began) / 1000,
+        };
+      })();
+      waits.push(wait);
+      // Groups come in start order (dependencies first); a failure is reported by allSettled.
+      ready.set(
+        group.name,
+        wait.catch(() => undefined),
+      );
+    }
     const settled = await Promise.allSettled(waits);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
     if (failed) throw failed.reason;
@@ -97,6 +116,8 @@ export async function stackUp(layout: StackLayout, options: UpOptions): Promise<
     for (const name of started) await stopService(layout, name, 10_000).catch(() => undefined);
     if (started.some((n) => n.startsWith("kafka-")))
       await rm(kafkaModeFile(layout), { force: true });
+    if (started.includes("hive") || started.includes("spark"))
+      await rm(hiveFlavorFile(layout), { force: true });
     throw error;
   }
 }
@@ -174,6 +195,10 @@ export async function stackDown(layout: StackLayout, options: DownOptions): Prom
     allServiceNames(layout, ["kafka"]).map((name) => runningPid(layout, name)),
   );
   if (kafkaLeft.every((pid) => pid === undefined)) await rm(kafkaModeFile(layout), { force: true });
+  const hiveLeft = await Promise.all(
+    allServiceNames(layout, ["hive"]).map((name) => runningPid(layout, name)),
+  );
+  if (hiveLeft.every((pid) => pid === undefined)) await rm(hiveFlavorFile(layout), { force: true });
 }
 
 export interface ServiceStatus {
@@ -184,7 +209,7 @@ export interface ServiceStatus {
 
 export async function stackStatus(layout: StackLayout): Promise<ServiceStatus[]> {
   const brokers = readKafkaMode(layout) ?? 1;
-  const groups = selectGroups(layout, brokers);
+  const groups = selectGroups(layout, brokers, GROUP_NAMES, readHiveFlavor(layout) ?? "apache");
   const services = groups.flatMap((g) => g.services);
   return Promise.all(
     services.map(async (service) => ({
@@ -201,20 +226,68 @@ export function selectGroups(
   layout: StackLayout,
   brokers: BrokerCount,
   names: readonly GroupName[] = GROUP_NAMES,
+  hive: HiveFlavor = "apache",
 ): ServiceGroup[] {
   const all: Record<GroupName, () => ServiceGroup> = {
     kafka: () => kafkaGroup(layout, brokers),
-    hive: () => hiveGroup(layout),
+    hdfs: () => hdfsGroup(layout),
+    hive: () => (hive === "spark" ? sparkHiveGroup(layout) : apacheHiveGroup(layout)),
   };
   return names.map((name) => all[name]());
 }
 
+/** The groups asked for and those they need (HiveServer2 needs HDFS), in start order. */
+export function withDependencies(names: readonly GroupName[] = GROUP_NAMES): GroupName[] {
+  const wanted = new Set(names);
+  if (wanted.has("hive")) wanted.add("hdfs");
+  return GROUP_NAMES.filter((name) => wanted.has(name));
+}
+
+/** Every service of `groups` in any mode (1 or 3 brokers, either HiveServer2). */
 function allServiceNames(
   layout: StackLayout,
   groups: readonly GroupName[] = GROUP_NAMES,
 ): string[] {
   const largest = Math.max(...BROKER_COUNTS) as BrokerCount;
-  return selectGroups(layout, largest, groups).flatMap((g) => g.services.map((s) => s.name));
+  const names = [
+    ...selectGroups(layout, largest, groups, "apache"),
+    ...selectGroups(layout, largest, groups, "spark"),
+  ].flatMap((g) => g.services.map((s) => s.name));
+  return [...new Set(names)];
+}
+
+/** Apache Hive and Spark's Thrift Server share the HiveServer2 port: one at a time. */
+async function checkHiveFlavor(
+  layout: StackLayout,
+  flavor: HiveFlavor,
+  groups: ServiceGroup[],
+): Promise<void> {
+  if (!groups.some((g) => g.name === "hive")) return;
+  const running = readHiveFlavor(layout);
+  const pids = await Promise.all(
+    allServiceNames(layout, ["hive"]).map((n) => runningPid(layout, n)),
+  );
+  if (running !== undefined && running !== flavor && pids.some((pid) => pid !== undefined)) {
+    throw new HostflowError(
+      "HF_STACK_START",
+      `HiveServer2 runs as ${running === "spark" ? "Spark's Thrift Server" : "Apache Hive"}; ` +
+        `run \`npm run stack -- down --only hive\` before \`up --hive ${flavor}\``,
+    );
+  }
+}
+
+const hiveFlavorFile = (layout: StackLayout) => path.join(layout.root, "run", "hive.flavor");
+
+export function readHiveFlavor(layout: StackLayout): HiveFlavor | undefined {
+  const file = hiveFlavorFile(layout);
+  if (!existsSync(file)) return undefined;
+  const value = readFileSync(file, "utf8").trim();
+  return value === "spark" || value === "apache" ? value : undefined;
+}
+
+async function writeHiveFlavor(layout: StackLayout, flavor: HiveFlavor): Promise<void> {
+  await mkdir(path.dirname(hiveFlavorFile(layout)), { recursive: true });
+  await writeFile(hiveFlavorFile(layout), `${flavor}\n`);
 }
 
 /** Kafka with 1 and with 3 nodes keep separate data; switching needs a `down` first. */
@@ -251,9 +324,11 @@ async function writeKafkaMode(layout: StackLayout, brokers: BrokerCount): Promis
 }
 
 /**
- * Runs `work` with the local stack's `groups` up: starts what does not run yet and stops, at
- * the end (and on SIGINT), exactly what it started. Groups whose endpoint the environment
- * points elsewhere (KAFKA_BROKERS, HIVE_HOST) are not started.
+ * Runs `work` with the local stack's `groups` (and what they need) up: starts what does not
+ * run yet and stops, at the end (and on SIGINT), exactly what it started. Groups whose endpoint
+ * the environment points elsewhere (KAFKA_BROKERS; HIVE_HOST for HiveServer2 and its HDFS;
+ * WEBHDFS_URL for HDFS) are not started. The local endpoints go into the environment
+ * (KAFKA_BROKERS, HIVE_HOST, HIVE_PORT, WEBHDFS_URL) for `work` and the processes it starts.
  */
 export async function withLocalStack<T>(
   layout: StackLayout,
@@ -263,11 +338,20 @@ export async function withLocalStack<T>(
   /** false: SIGINT is left to `work` (which then returns), the stop follows as usual. */
   stopOnInterrupt = true,
 ): Promise<T> {
+  const env = process.env;
   const external: Record<GroupName, string | undefined> = {
-    kafka: process.env.KAFKA_BROKERS,
-    hive: process.env.HIVE_HOST,
+    kafka: env.KAFKA_BROKERS,
+    hdfs: env.WEBHDFS_URL ?? env.HIVE_HOST,
+    hive: env.HIVE_HOST,
   };
-  const groups = wanted.filter((g) => !external[g]);
+  const groups = withDependencies(wanted).filter((g) => !external[g]);
+  if (groups.includes("hive") && external.hdfs) {
+    throw new HostflowError(
+      "HF_CONFIG_INVALID",
+      "WEBHDFS_URL is set but HIVE_HOST is not: the local HiveServer2 keeps its tables on the " +
+        "local HDFS; set HIVE_HOST and HIVE_PORT too, or unset WEBHDFS_URL",
+    );
+  }
   let started: string[] = [];
   const stop = async () => {
     const names = started;
@@ -285,6 +369,12 @@ export async function withLocalStack<T>(
       say(`local stack: ${groups.join(", ")}`);
       const up = await stackUp(layout, { brokers: 1, groups, say });
       started = up.flatMap((g) => g.started);
+      if (groups.includes("kafka")) env.KAFKA_BROKERS = kafkaBootstrap(1, layout.ports.kafka);
+      if (groups.includes("hive")) {
+        env.HIVE_HOST = "127.0.0.1";
+        env.HIVE_PORT = String(layout.ports.hive);
+      }
+      if (groups.includes("hdfs")) env.WEBHDFS_URL = webHdfsUrl(layout);
       for (const g of up) {
         say(
           `${g.name} at ${g.endpoint} (${g.started.length > 0 ? `started in ${g.seconds.toFixed(1)} s` : "already running"})`,

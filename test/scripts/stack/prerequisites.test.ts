@@ -28,11 +28,14 @@ test("JAVA_HOME with a JDK 17 is taken", async (t) => {
   t.deepEqual(findJava({ JAVA_HOME: home }), { bin: path.join(home, "bin", "java"), major: 17 });
 });
 
-test("a JDK that Spark 3.5 does not run on is refused, saying which to use", async (t) => {
+test("a JDK that the stack's servers do not all run on is refused, saying which to use", async (t) => {
   const home = await javaHome(t, "25.0.1");
   const error = t.throws(() => findJava({ JAVA_HOME: home }));
   t.true(isHostflowError(error, "HF_STACK_PREREQUISITE"));
-  t.regex(error?.message ?? "", /is Java 25; Spark 3\.5 needs Java 11 or 17: set JAVA_HOME/);
+  t.regex(
+    error?.message ?? "",
+    /is Java 25; Kafka 4, Hive 4 and Spark 3\.5 together need Java 17: set JAVA_HOME/,
+  );
 });
 
 test("a missing java says how to install one", (t) => {
@@ -49,6 +52,6 @@ test("a missing mvn says what it is needed for and how to install it", (t) => {
   t.true(isHostflowError(error, "HF_STACK_PREREQUISITE"));
   t.regex(
     error?.message ?? "",
-    /cannot run mvn: .*resolves the Kafka and Spark jars .*apt-get install maven/,
+    /cannot run mvn: .*resolves the Kafka, HDFS, Hive and Spark jars .*apt-get install maven/,
   );
 });
