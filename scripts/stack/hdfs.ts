@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { HostflowError } from "../../lib/errors.js";
 import { HADOOP_JDK17_OPENS, HADOOP_LOG4J, orderedClasspath, siteXml } from "./hadoop-conf.js";
@@ -65,6 +66,22 @@ export function hdfsSettings(
   };
 }
 
+/**
+ * core-site.xml of the daemons: the client settings, and HiveServer2's user (the one running the
+ * stack) allowed to act for itself, as Hive's metastore asks for each DDL (else "User: root is
+ * not allowed to impersonate root"), from loopback only.
+ */
+export function hdfsDaemonCoreSettings(
+  layout: StackLayout,
+): Record<string, string | number | boolean> {
+  const user = os.userInfo().username;
+  return {
+    ...hdfsClientSettings(layout),
+    [`hadoop.proxyuser.${user}.hosts`]: "127.0.0.1",
+    [`hadoop.proxyuser.${user}.groups`]: "*",
+  };
+}
+
 interface NameNodeState {
   live: number;
   safeMode: string;
@@ -93,7 +110,7 @@ export function hdfsGroup(layout: StackLayout): ServiceGroup {
   const conf = layout.conf("hdfs");
   const writeConf = async () => {
     await mkdir(conf, { recursive: true });
-    await writeFile(path.join(conf, "core-site.xml"), siteXml(hdfsClientSettings(layout)));
+    await writeFile(path.join(conf, "core-site.xml"), siteXml(hdfsDaemonCoreSettings(layout)));
     await writeFile(path.join(conf, "hdfs-site.xml"), siteXml(hdfsSettings(layout, dataDir)));
     await writeFile(path.join(conf, "log4j.properties"), HADOOP_LOG4J);
   };

@@ -78,6 +78,11 @@ export function hiveSettings(
     "hive.metastore.warehouse.dir": `${HDFS_WAREHOUSE}/managed`,
     "hive.metastore.warehouse.external.dir": `${HDFS_WAREHOUSE}/external`,
     "hive.exec.scratchdir": "/tmp/hive",
+    // Tez copies hive-exec (40 MB) to this folder once for its DAGs; on HDFS, sessions that start
+    // at once race for it, and a statement cancelled during the copy leaves a file that fails
+    // every later one ("Previous writer may have failed"). Tez runs in this JVM: a local folder.
+    "hive.jar.directory": `file://${path.join(dataDir, "jars")}`,
+    "hive.user.install.directory": `file://${path.join(dataDir, "install")}`,
     "hive.exec.local.scratchdir": path.join(dataDir, "scratch-local"),
     "hive.downloaded.resources.dir": path.join(dataDir, "resources"),
     "hive.querylog.location": path.join(dataDir, "querylog"),
@@ -126,7 +131,14 @@ export function apacheHiveGroup(layout: StackLayout): ServiceGroup {
           const dataDir = layout.data(name);
           const conf = layout.conf(name);
           await mkdir(conf, { recursive: true });
-          for (const sub of ["scratch-local", "resources", "operation_logs", "querylog"]) {
+          for (const sub of [
+            "scratch-local",
+            "resources",
+            "operation_logs",
+            "querylog",
+            "jars",
+            "install",
+          ]) {
             await mkdir(path.join(dataDir, sub), { recursive: true });
           }
           await writeFile(path.join(conf, "core-site.xml"), siteXml(hdfsClientSettings(layout)));
