@@ -7,6 +7,8 @@ import { HostflowError } from "./errors.js";
 export interface Endpoints {
   kafkaBrokers: string[];
   hive: HiveEndpoint;
+  /** The NameNode's HTTP address (WebHDFS) of the HDFS the warehouse is on. */
+  webHdfs: { url: string; user: string };
 }
 
 export interface HiveEndpoint {
@@ -24,6 +26,8 @@ export const ENDPOINT_VARIABLES = {
   HIVE_USER: "user name sent with SASL PLAIN (default: the OS user, else hostflow)",
   HIVE_PASSWORD:
     "password sent with SASL PLAIN (default anonymous, as Hive's JDBC driver sends; NONE servers ignore it)",
+  WEBHDFS_URL:
+    "WebHDFS of the warehouse's HDFS, http://namenode:port (default http://127.0.0.1:9870); user.name is HADOOP_USER_NAME, else the OS user",
 } as const;
 
 export function endpointsFromEnv(env: NodeJS.ProcessEnv = process.env): Endpoints {
@@ -35,6 +39,10 @@ export function endpointsFromEnv(env: NodeJS.ProcessEnv = process.env): Endpoint
       user: nonEmpty(env.HIVE_USER) ?? nonEmpty(env.USER) ?? "hostflow",
       // HiveServer2's PLAIN SASL refuses an empty password even with authentication NONE.
       password: nonEmpty(env.HIVE_PASSWORD) ?? "anonymous",
+    },
+    webHdfs: {
+      url: parseUrl(env.WEBHDFS_URL ?? "http://127.0.0.1:9870", "WEBHDFS_URL"),
+      user: nonEmpty(env.HADOOP_USER_NAME) ?? nonEmpty(env.USER) ?? "hostflow",
     },
   };
 }
@@ -61,6 +69,17 @@ export function parsePort(value: string, source: string): number {
     throw invalid(source, value, "expected a port number from 1 to 65535");
   }
   return port;
+}
+
+function parseUrl(value: string, source: string): string {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw invalid(source, value, "expected a URL such as http://127.0.0.1:9870");
+  }
+  if (url.protocol !== "http:") throw invalid(source, value, "expected an http:// URL");
+  return url.origin;
 }
 
 function invalid(source: string, value: string, hint: string): HostflowError {

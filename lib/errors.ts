@@ -21,6 +21,7 @@ export const ErrorCodes = {
   HF_HIVE_QUERY: "HiveServer2 reported an error for a statement",
   HF_HIVE_RESULT: "a HiveServer2 result could not be converted",
   HF_HIVE_CLOSED: "the Hive client was used after close()",
+  HF_HDFS: "a WebHDFS call failed",
   HF_HIVE_SCHEMA: "a Hive table is missing or its columns differ from what the collector expects",
   HF_KAFKA_TOPIC: "a topic to consume does not exist",
   HF_KAFKA_CONSUME: "consuming from Kafka failed",

@@ -16,7 +16,9 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { loadCollectorConfig } from "../collector/config/load.js";
 import { HiveStore } from "../collector/hive/store.js";
+import { endpointsFromEnv } from "../lib/endpoints.js";
 import { describeError, HostflowError } from "../lib/errors.js";
+import { WebHdfs } from "../lib/hdfs/webhdfs.js";
 import { createKafka, createTopicsAndWait } from "../lib/kafka.js";
 import { createLogger } from "../lib/log.js";
 import { stackLayout } from "./stack/layout.js";
@@ -133,7 +135,10 @@ async function freshStart(): Promise<void> {
   }
   const store = await HiveStore.open(config.hive, createLogger("hostflow-demo", "warn"));
   try {
-    await store.query(`DROP DATABASE IF EXISTS ${config.hive.database} CASCADE`);
+    // Its tables are external: their files stay unless deleted too (WEBHDFS_URL).
+    await store.dropDatabase(
+      process.env.WEBHDFS_URL ? new WebHdfs(endpointsFromEnv().webHdfs) : undefined,
+    );
     await store.init();
   } finally {
     await store.close();

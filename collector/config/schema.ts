@@ -78,6 +78,13 @@ export const HiveSettings = Strict(
     ),
     database: Identifier("the database, created by init", "hostflow"),
     tables: HiveTables,
+    warehouse_dir: Type.String({
+      pattern: "^(/|[A-Za-z][A-Za-z0-9+.-]*://)[^'\\\\]*$",
+      default: "/warehouse/hostflow",
+      description:
+        "root of the tables' files, on HiveServer2's file system (an absolute path, or a URI such as hdfs://namenode:8020/…): each table is EXTERNAL at <warehouse_dir>/<database>/<table> (outside the database's own folder), so that no DDL (DROP PARTITION, DROP TABLE, DROP DATABASE … CASCADE) deletes files the views still count, on Hive 3, Hive 4 and Spark alike",
+      examples: ["/warehouse/hostflow", "hdfs://namenode:8020/data/hostflow"],
+    }),
     storage_format: Type.Union([Type.Literal("parquet"), Type.Literal("orc")], {
       default: "parquet",
       description: "STORED AS of the tables init creates",

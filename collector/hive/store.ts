@@ -2,6 +2,7 @@ import { mkdir, open as openFile, readdir, readFile, rm } from "node:fs/promises
 import path from "node:path";
 import { Backoff, pause } from "../../lib/backoff.js";
 import { HostflowError, isHostflowError } from "../../lib/errors.js";
+import type { WebHdfs } from "../../lib/hdfs/webhdfs.js";
 import { HiveClient } from "../../lib/hive/client.js";
 import type { Logger } from "../../lib/log.js";
 import type { ResolvedHiveSettings } from "../config/load.js";
@@ -17,12 +18,18 @@ import {
 } from "./encode.js";
 import {
   committedLoads,
-  initStatements,
+  createDatabaseStatement,
+  createTableStatement,
+  KEEP_FILES,
   schemaDifferences,
   stagingStatement,
   type TableKind,
+  type TableKindInfo,
   type TableSpecs,
+  tableKind,
   tableSpecs,
+  tablesRoot,
+  viewStatements,
 } from "./tables.js";
 
 export { sqlString };
@@ -43,6 +50,10 @@ const STAGED_SUFFIX = ".load";
 const SESSION_SETTINGS = [
   "SET hive.exec.dynamic.partition=true",
   "SET hive.exec.dynamic.partition.mode=nonstrict",
+  // Hive answers COUNT(*), MIN and MAX from the metastore's statistics when it holds them; files
+  // that reach a table other than by INSERT (ADD PARTITION, a file written there) leave those
+  // stale. Every answer comes from the files. Spark takes the key and ignores it.
+  "SET hive.compute.query.using.stats=false",
 ];
 
 /** The collector's view of Hive: its tables, the offsets they hold, and loads into them. */
@@ -70,12 +81,68 @@ export class HiveStore {
     return this.settings.database;
   }
 
-  /** The DDL of `init`: database, tables, views; safe to run again. */
+  /**
+   * The DDL of `init`: database, tables, views; safe to run again. Returns the statements run.
+   * A table made by an older version (managed, or external with purge on) becomes external with
+   * its files kept, where its files are; a transactional one (Hive 3) cannot, and init refuses
+   * with what to do.
+   */
   async init(): Promise<string[]> {
-    const statements = initStatements(this.settings);
-    for (const sql of statements) await this.session().execute(sql);
+    const run: string[] = [];
+    const execute = async (sql: string) => {
+      await this.session().execute(sql);
+      run.push(sql);
+    };
+    await execute(createDatabaseStatement(this.settings));
+    const refused: string[] = [];
+    for (const spec of Object.values(this.specs)) {
+      const table = `${this.database}.${spec.name}`;
+      const kind = await this.tableKind(table);
+      if (kind === undefined) await execute(createTableStatement(this.settings, spec));
+      else if (kind.transactional) {
+        refused.push(
+          `${table} is a transactional (ACID) table, which Hive cannot make external: rename it ` +
+            `(ALTER TABLE ${table} RENAME TO ${table}_acid), run init again, then copy its rows ` +
+            `(INSERT INTO ${table}${spec.partitions.length > 0 ? ` PARTITION (${spec.partitions.map((p) => p.name).join(", ")})` : ""} ` +
+            `SELECT * FROM ${table}_acid) before the next run`,
+        );
+      } else if (!kind.external || kind.purge !== "false") {
+        await execute(`ALTER TABLE ${table} SET TBLPROPERTIES ('EXTERNAL'='TRUE', ${KEEP_FILES})`);
+      }
+    }
+    if (refused.length > 0) {
+      throw new HostflowError(
+        "HF_HIVE_SCHEMA",
+        `init cannot take over tables made by an older version: ${refused.join("; ")}`,
+        { context: { database: this.database, problems: refused } },
+      );
+    }
+    for (const sql of viewStatements(this.settings)) await execute(sql);
     await this.checkTables();
-    return statements;
+    return run;
+  }
+
+  /**
+   * Drops the database and, with a WebHDFS client, its tables' files: DROP DATABASE … CASCADE
+   * keeps them (the tables are external), and a database made again with the same name would
+   * count them again. For the demo, the benchmark and the tests, never a collector run.
+   */
+  async dropDatabase(webHdfs?: WebHdfs): Promise<void> {
+    await this.query(`DROP DATABASE IF EXISTS ${this.database} CASCADE`);
+    if (webHdfs !== undefined) await webHdfs.delete(hdfsPath(tablesRoot(this.settings)));
+  }
+
+  /** A table's kind (external, purged, transactional), or undefined when it does not exist. */
+  async tableKind(table: string): Promise<TableKindInfo | undefined> {
+    let described: Array<Record<string, unknown>>;
+    try {
+      described = (await this.session().query(`DESCRIBE FORMATTED ${table}`)).rows;
+    } catch (error) {
+      if (!isHostflowError(error, "HF_HIVE_QUERY")) throw error;
+      return undefined;
+    }
+    const properties = (await this.session().query(`SHOW TBLPROPERTIES ${table}`)).rows;
+    return tableKind(described, properties);
   }
 
   /** Fails with HF_HIVE_SCHEMA, naming every difference, when a table is not what we write. */
@@ -382,6 +449,11 @@ export class HiveStore {
     this.client = undefined;
     await this.connect();
   }
+}
+
+/** The path part of `/a/b` or `hdfs://namenode:8020/a/b`. */
+function hdfsPath(location: string): string {
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(location) ? new URL(location).pathname : location;
 }
 
 /** The cause (ENOSPC, EACCES, the server's reason) goes with it: describeError prints it. */

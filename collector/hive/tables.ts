@@ -2,6 +2,9 @@
  * The collector's tables and views in Hive. HiveQL that Apache Hive 3/4 and Spark's Thrift
  * Server both accept: Hive serde tables, no Spark-only syntax.
  *
+ * Every table is EXTERNAL at a LOCATION under `hive.warehouse_dir`, with its files kept when a
+ * table or partition is dropped (KEEP_FILES), so that Hive 3, Hive 4 and Spark treat it alike.
+ *
  * Every load writes its rows into the `*_batches` tables and one row per Kafka partition into
  * `loads`, all in one statement. A row counts only when its load_id is in `loads`: the views
  * join on it, so that rows of a statement the server left half done (files moved into one table,
@@ -139,18 +142,84 @@ export type TableKind = keyof TableSpecs;
 const columnList = (columns: Column[]) =>
   columns.map((col) => `${col.name} ${col.type}`).join(", ");
 
-/** The DDL of `init`, in order; each statement may run again (IF NOT EXISTS). */
-export function initStatements(hive: HiveSettingsConfig): string[] {
-  const db = hive.database;
-  const specs = tableSpecs(hive.tables);
+/**
+ * The folder of the database's tables: `<warehouse_dir>/<database>`. Not the database's own
+ * LOCATION: the metastore deletes that folder, whatever is in it, on DROP DATABASE … CASCADE.
+ */
+export function tablesRoot(hive: HiveSettingsConfig): string {
+  return `${hive.warehouse_dir.replace(/\/+$/, "")}/${hive.database}`;
+}
+
+export function tableLocation(hive: HiveSettingsConfig, spec: TableSpec): string {
+  return `${tablesRoot(hive)}/${spec.name}`;
+}
+
+/**
+ * The properties that keep a table's files when the table or a partition is dropped: Hive 4
+ * makes a plain CREATE TABLE external with `external.table.purge=TRUE` (a DROP PARTITION then
+ * deletes the files, even at a custom LOCATION), Hive 3 a transactional managed table, Spark a
+ * managed one. Explicitly EXTERNAL and not purged, all three keep the files.
+ */
+export const KEEP_FILES = "'external.table.purge'='FALSE'";
+
+export function createTableStatement(hive: HiveSettingsConfig, spec: TableSpec): string {
   const format = hive.storage_format.toUpperCase();
-  const tables = Object.values(specs).map(
-    (spec) =>
-      `CREATE TABLE IF NOT EXISTS ${db}.${spec.name} (${columnList(spec.columns)})` +
-      (spec.partitions.length > 0 ? ` PARTITIONED BY (${columnList(spec.partitions)})` : "") +
-      ` STORED AS ${format}`,
+  return (
+    `CREATE EXTERNAL TABLE IF NOT EXISTS ${hive.database}.${spec.name} (${columnList(spec.columns)})` +
+    (spec.partitions.length > 0 ? ` PARTITIONED BY (${columnList(spec.partitions)})` : "") +
+    ` STORED AS ${format} LOCATION '${tableLocation(hive, spec)}' TBLPROPERTIES (${KEEP_FILES})`
   );
-  return [`CREATE DATABASE IF NOT EXISTS ${db}`, ...tables, ...viewStatements(hive)];
+}
+
+export function createDatabaseStatement(hive: HiveSettingsConfig): string {
+  return `CREATE DATABASE IF NOT EXISTS ${hive.database}`;
+}
+
+/** The DDL of `init` on a new database, in order; each statement may run again (IF NOT EXISTS). */
+export function initStatements(hive: HiveSettingsConfig): string[] {
+  const specs = tableSpecs(hive.tables);
+  return [
+    createDatabaseStatement(hive),
+    ...Object.values(specs).map((spec) => createTableStatement(hive, spec)),
+    ...viewStatements(hive),
+  ];
+}
+
+/** What `DESCRIBE FORMATTED` and `SHOW TBLPROPERTIES` say about a table's kind. */
+export interface TableKindInfo {
+  external: boolean;
+  transactional: boolean;
+  /** `external.table.purge`, lower-cased; undefined when not set. */
+  purge: string | undefined;
+  location: string | undefined;
+}
+
+/**
+ * Reads a table's kind from `DESCRIBE FORMATTED` rows (Hive: `Table Type:` EXTERNAL_TABLE,
+ * `Location:`; Spark: `Type` EXTERNAL, `Location`) and `SHOW TBLPROPERTIES` rows (Hive:
+ * prpt_name, prpt_value; Spark: key, value: read by position).
+ */
+export function tableKind(
+  described: Array<Record<string, unknown>>,
+  properties: Array<Record<string, unknown>>,
+): TableKindInfo {
+  const field = (pattern: RegExp) => {
+    const row = described.find((r) => pattern.test(String(r.col_name ?? "").trim()));
+    return row === undefined ? undefined : String(row.data_type ?? "").trim();
+  };
+  const props = new Map(
+    properties.map((row) => {
+      const [key, value] = Object.values(row).map((v) => String(v ?? "").trim());
+      return [(key ?? "").toLowerCase(), value ?? ""];
+    }),
+  );
+  const type = (field(/^(table )?type:?$/i) ?? "").toUpperCase();
+  return {
+    external: type.startsWith("EXTERNAL") || props.get("external")?.toUpperCase() === "TRUE",
+    transactional: props.get("transactional")?.toLowerCase() === "true",
+    purge: props.get("external.table.purge")?.toLowerCase(),
+    location: field(/^location:?$/i),
+  };
 }
 
 /**

@@ -50,6 +50,7 @@ import { tableSpecs } from "../../collector/hive/tables.js";
 import { checkRecord, type RecordCheckOptions } from "../../collector/records.js";
 import { type RunSummary, runCollector } from "../../collector/run.js";
 import { endpointsFromEnv } from "../../lib/endpoints.js";
+import { WebHdfs } from "../../lib/hdfs/webhdfs.js";
 import { createKafka, createTopicsAndWait } from "../../lib/kafka.js";
 import { encodeHeaders, encodeSample, WIRE_SCHEMA_VERSION } from "../../lib/wire.js";
 
@@ -251,7 +252,9 @@ async function createDatabase(config: ResolvedCollectorConfig): Promise<HiveStor
   const store = await HiveStore.open(config.hive, quiet);
   const database = config.hive.database;
   cleanups.set(`database ${database}`, async () => {
-    await store.query(`DROP DATABASE IF EXISTS ${database} CASCADE`);
+    await store.dropDatabase(
+      process.env.WEBHDFS_URL ? new WebHdfs(endpointsFromEnv().webHdfs) : undefined,
+    );
     await store.close();
   });
   await store.init();

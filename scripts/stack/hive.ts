@@ -141,7 +141,10 @@ export function apacheHiveGroup(layout: StackLayout): ServiceGroup {
           ]) {
             await mkdir(path.join(dataDir, sub), { recursive: true });
           }
+          // In hdfs-site too: HdfsConfiguration reads hdfs-default.xml (dfs.replication 3) after
+          // core-site.xml, so a client setting only there is undone.
           await writeFile(path.join(conf, "core-site.xml"), siteXml(hdfsClientSettings(layout)));
+          await writeFile(path.join(conf, "hdfs-site.xml"), siteXml(hdfsClientSettings(layout)));
           await writeFile(path.join(conf, "hive-site.xml"), siteXml(hiveSettings(layout, dataDir)));
           const log4j2 = path.join(conf, "hive-log4j2.properties");
           await writeFile(log4j2, LOG4J2);

@@ -11,6 +11,7 @@ import { collectorStatus, formatStatus } from "../../collector/status.js";
 import { endpointsFromEnv } from "../../lib/endpoints.js";
 import { createKafka, kafkaClientConfig } from "../../lib/kafka.js";
 import { createLogger } from "../../lib/log.js";
+import { webHdfs } from "../helpers/collector.js";
 import { createTopic, deleteTopic } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
 
@@ -45,7 +46,7 @@ report:
   const { config } = loadCollectorConfigText(yaml, "test.yaml", {});
   const store = await HiveStore.open(config.hive, createLogger("hostflow-test", "silent"));
   t.teardown(async () => {
-    await store.query(`DROP DATABASE IF EXISTS ${database} CASCADE`).catch(() => undefined);
+    await store.dropDatabase(webHdfs).catch(() => undefined);
     await store.close();
   });
   await store.init();

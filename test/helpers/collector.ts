@@ -9,6 +9,7 @@ import {
 } from "../../collector/config/load.js";
 import { HiveStore } from "../../collector/hive/store.js";
 import { endpointsFromEnv } from "../../lib/endpoints.js";
+import { WebHdfs } from "../../lib/hdfs/webhdfs.js";
 import { createKafka } from "../../lib/kafka.js";
 import { createLogger } from "../../lib/log.js";
 import { encodeHeaders, encodeSample, type Sample, WIRE_SCHEMA_VERSION } from "../../lib/wire.js";
@@ -16,6 +17,8 @@ import { createTopic, deleteTopic } from "./kafka.js";
 import { uniqueName } from "./names.js";
 
 export const endpoints = endpointsFromEnv();
+/** The warehouse's HDFS when the environment names one (npm test sets it for the local stack). */
+export const webHdfs = process.env.WEBHDFS_URL ? new WebHdfs(endpoints.webHdfs) : undefined;
 export const quiet = createLogger("hostflow-test", "silent");
 
 export interface CollectorFixture {
@@ -64,7 +67,7 @@ ${options.extra ?? ""}`;
   const store = await HiveStore.open(config.hive, quiet);
   await store.init();
   t.teardown(async () => {
-    await store.query(`DROP DATABASE IF EXISTS ${database} CASCADE`).catch(() => undefined);
+    await store.dropDatabase(webHdfs).catch(() => undefined);
     await store.close();
     await deleteTopic(endpoints.kafkaBrokers, topic);
   });

@@ -4,7 +4,7 @@ import test from "ava";
 import { loadCollectorConfig } from "../../collector/config/load.js";
 import { HiveStore } from "../../collector/hive/store.js";
 import { portInUse } from "../../scripts/stack/ports.js";
-import { endpoints, quiet } from "../helpers/collector.js";
+import { endpoints, quiet, webHdfs } from "../helpers/collector.js";
 import { deleteTopic } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
 import { freePort } from "../helpers/ports.js";
@@ -38,7 +38,7 @@ test("npm run demo: the fleet's history loaded, the report printed, the dashboar
     if (topic) await deleteTopic(endpoints.kafkaBrokers, topic).catch(() => undefined);
     const { config } = loadCollectorConfig("conf/demo/collector.yaml", env);
     const store = await HiveStore.open(config.hive, quiet);
-    await store.query(`DROP DATABASE IF EXISTS ${database} CASCADE`).catch(() => undefined);
+    await store.dropDatabase(webHdfs).catch(() => undefined);
     await store.close();
   });
 
