@@ -6,14 +6,16 @@ import { isHostflowError } from "../../../lib/errors.js";
 import { stackLayout } from "../../../scripts/stack/layout.js";
 import { portInUse } from "../../../scripts/stack/ports.js";
 import { stackUp } from "../../../scripts/stack/stack.js";
+import { localStack } from "../../helpers/local-stack.js";
 
-// Needs the local stack's Kafka on 9092 (npm test starts it); skipped against an existing cluster.
-const localKafka = !process.env.KAFKA_BROKERS;
+// Needs the local stack's Kafka (npm test starts it); skipped against an existing cluster.
+const local = localStack();
+const port = local?.ports.kafka ?? 9092;
 
-(localKafka ? test : test.skip)(
+(local ? test : test.skip)(
   "up refuses a port held by a process it did not start, and starts nothing",
   async (t) => {
-    t.true(await portInUse(9092), "the local Kafka listens on 9092");
+    t.true(await portInUse(port), `the local Kafka listens on ${port}`);
     // A second stack folder has no pid files: to it, the running broker is somebody else's.
     const dir = await mkdtemp(path.join(tmpdir(), "hostflow-stack-"));
     t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -24,7 +26,7 @@ const localKafka = !process.env.KAFKA_BROKERS;
     t.true(isHostflowError(error, "HF_STACK_PORT_TAKEN"), String(error));
     t.regex(
       error?.message ?? "",
-      /port 9092 on 127\.0\.0\.1, needed by kafka-1, is used by another process/,
+      new RegExp(`port ${port} on 127\\.0\\.0\\.1, needed by kafka-1, is used by another process`),
     );
     t.regex(error?.message ?? "", /KAFKA_BROKERS/);
     t.deepEqual(lines, [], "nothing was resolved or started");

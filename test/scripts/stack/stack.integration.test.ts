@@ -1,8 +1,13 @@
 import test from "ava";
+import { endpointsFromEnv } from "../../../lib/endpoints.js";
+import { WebHdfs } from "../../../lib/hdfs/webhdfs.js";
+import { HiveClient } from "../../../lib/hive/client.js";
 import { createKafka, describeKafka } from "../../../lib/kafka.js";
+import type { StackLayout } from "../../../scripts/stack/layout.js";
 import { portAnswers } from "../../../scripts/stack/ports.js";
 import { isAlive, runningPid } from "../../../scripts/stack/processes.js";
-import { stackStatus, stackUp } from "../../../scripts/stack/stack.js";
+import { readHiveFlavor, stackStatus, stackUp } from "../../../scripts/stack/stack.js";
+import { localStack } from "../../helpers/local-stack.js";
 import { privateKafka } from "../../helpers/private-kafka.js";
 
 test("up answers a metadata request, a second up starts nothing, down leaves no process", async (t) => {
@@ -39,3 +44,44 @@ test("up answers a metadata request, a second up starts nothing, down leaves no 
   t.false(await portAnswers(port));
   t.false(await portAnswers(port + 1));
 });
+
+// The shared stack's HDFS and HiveServer2 (npm test starts them); skipped against a cluster.
+const local = localStack();
+
+(local ? test : test.skip)(
+  "HDFS and Apache Hive: status shows the NameNode, DataNode and HiveServer2 answering, WebHDFS lists the warehouse, HiveServer2 is Hive 4, a second up starts nothing",
+  async (t) => {
+    const layout = local as StackLayout;
+    const spark = readHiveFlavor(layout) === "spark";
+    const status = await stackStatus(layout);
+    for (const name of ["namenode", "datanode", spark ? "spark" : "hive"]) {
+      const service = status.find((s) => s.name === name);
+      t.truthy(service?.pid, `${name} runs`);
+      t.true(
+        service?.ports.every((p) => p.answers),
+        `${name}'s ports answer`,
+      );
+    }
+    const again = await stackUp(layout, {
+      brokers: 1,
+      hive: spark ? "spark" : "apache",
+      groups: ["hdfs", "hive"],
+      say: () => undefined,
+    });
+    t.deepEqual(
+      again.map((g) => [g.name, g.started]),
+      [
+        ["hdfs", []],
+        ["hive", []],
+      ],
+    );
+    const webHdfs = new WebHdfs(endpointsFromEnv().webHdfs);
+    const root = (await webHdfs.list("/")) ?? [];
+    t.true(root.some((f) => f.pathSuffix === "warehouse" && f.type === "DIRECTORY"));
+
+    const client = await HiveClient.connect(endpointsFromEnv().hive);
+    t.teardown(() => client.close());
+    const { rows } = await client.query("SELECT version() AS v");
+    t.regex(String(rows[0]?.v), spark ? /^3\.5\./ : /^4\.\d+\.\d+ /, "the server's version()");
+  },
+);
