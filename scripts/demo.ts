@@ -234,6 +234,11 @@ function historyEvents(): number {
 }
 
 async function demo(): Promise<number> {
+  // withLocalStack has put the local stack's endpoints in the environment (its ports may be
+  // HOSTFLOW_STACK_PORTS's): the configs' ${VAR}s take them from there.
+  for (const key of ["KAFKA_BROKERS", "HIVE_HOST", "HIVE_PORT", "WEBHDFS_URL"]) {
+    if (process.env[key] !== undefined) env[key] = process.env[key];
+  }
   const interrupted = new Promise<void>((resolve) => {
     process.once("SIGINT", () => resolve());
     process.once("SIGTERM", () => resolve());

@@ -1,6 +1,6 @@
 import { rm } from "node:fs/promises";
 import { runCli } from "../../lib/cli.js";
-import { HIVE_FLAVORS, type HiveFlavor } from "./hive.js";
+import { HIVE_FLAVORS, type HiveFlavor, hiveFlavorFromEnv } from "./hive.js";
 import { BROKER_COUNTS, type BrokerCount } from "./kafka.js";
 import { stackLayout } from "./layout.js";
 import { GROUP_NAMES, type GroupName, stackDown, stackStatus, stackUp } from "./stack.js";
@@ -32,8 +32,9 @@ await runCli(
             })
             .option("hive", {
               choices: HIVE_FLAVORS,
-              default: "apache" as HiveFlavor,
-              describe: "the HiveServer2: Apache Hive 4 (Tez, local) or Spark's Thrift Server",
+              default: hiveFlavorFromEnv(),
+              describe:
+                "the HiveServer2: Apache Hive 4 (Tez, local) or Spark's Thrift Server (default: HOSTFLOW_STACK_HIVE, else apache)",
             })
             .option("only", onlyOption),
         async (argv) => {

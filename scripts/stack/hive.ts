@@ -15,6 +15,20 @@ import type { ServiceGroup } from "./service.js";
 export type HiveFlavor = "apache" | "spark";
 export const HIVE_FLAVORS: readonly HiveFlavor[] = ["apache", "spark"];
 
+/** HOSTFLOW_STACK_HIVE: the HiveServer2 `up`, `npm test` and the demo start (default apache). */
+export function hiveFlavorFromEnv(env: NodeJS.ProcessEnv = process.env): HiveFlavor {
+  const value = env.HOSTFLOW_STACK_HIVE?.trim() || "apache";
+  const flavor = HIVE_FLAVORS.find((f) => f === value);
+  if (flavor === undefined) {
+    throw new HostflowError(
+      "HF_CONFIG_INVALID",
+      `HOSTFLOW_STACK_HIVE="${value}" is invalid: expected ${HIVE_FLAVORS.join(" or ")}`,
+      { context: { source: "HOSTFLOW_STACK_HIVE", value } },
+    );
+  }
+  return flavor;
+}
+
 /** Where both HiveServer2s keep their tables on the local HDFS. */
 export const HDFS_WAREHOUSE = "/warehouse";
 

@@ -4,7 +4,7 @@ import path from "node:path";
 import { describeError, HostflowError } from "../../lib/errors.js";
 import { sleep } from "../../lib/timeout.js";
 import { hdfsGroup, webHdfsUrl } from "./hdfs.js";
-import { apacheHiveGroup, type HiveFlavor } from "./hive.js";
+import { apacheHiveGroup, type HiveFlavor, hiveFlavorFromEnv } from "./hive.js";
 import { resolveJars, tail } from "./jars.js";
 import { BROKER_COUNTS, type BrokerCount, kafkaBootstrap, kafkaGroup } from "./kafka.js";
 import type { StackLayout } from "./layout.js";
@@ -367,7 +367,7 @@ export async function withLocalStack<T>(
   try {
     if (groups.length > 0) {
       say(`local stack: ${groups.join(", ")}`);
-      const up = await stackUp(layout, { brokers: 1, groups, say });
+      const up = await stackUp(layout, { brokers: 1, groups, hive: hiveFlavorFromEnv(), say });
       started = up.flatMap((g) => g.started);
       if (groups.includes("kafka")) env.KAFKA_BROKERS = kafkaBootstrap(1, layout.ports.kafka);
       if (groups.includes("hive")) {
