@@ -1,7 +1,9 @@
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import test from "ava";
+import { sleep } from "../../../lib/timeout.js";
 import { stackLayout } from "../../../scripts/stack/layout.js";
 import { isAlive, runningPid, startJava, stopService } from "../../../scripts/stack/processes.js";
 
@@ -52,10 +54,15 @@ test("a process that ignores SIGTERM is killed after the grace period", async (t
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const layout = stackLayout(dir);
   const stubborn = path.join(dir, "stubborn-java");
-  await writeFile(stubborn, "#!/bin/sh\ntrap '' TERM\nwhile :; do sleep 0.1; done\n", {
-    mode: 0o755,
-  });
+  const ready = path.join(dir, "trapping");
+  await writeFile(
+    stubborn,
+    `#!/bin/sh\ntrap '' TERM\ntouch ${ready}\nwhile :; do sleep 0.1; done\n`,
+    { mode: 0o755 },
+  );
   const pid = await startJava(layout, "svc", stubborn, [], dir);
+  // On a loaded machine SIGTERM could otherwise arrive before the trap is set, and stop it.
+  while (!existsSync(ready)) await sleep(20);
   t.is(await stopService(layout, "svc", 300), "killed");
   t.false(isAlive(pid));
 });
