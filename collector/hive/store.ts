@@ -98,16 +98,30 @@ export class HiveStore {
     for (const spec of Object.values(this.specs)) {
       const table = `${this.database}.${spec.name}`;
       const kind = await this.tableKind(table);
+      // Rename, init, copy: what makes any table of an older version one of these.
+      const recreate =
+        `rename it (ALTER TABLE ${table} RENAME TO ${table}_old), run init again, then copy its rows ` +
+        `(INSERT INTO ${table}${spec.partitions.length > 0 ? ` PARTITION (${spec.partitions.map((p) => p.name).join(", ")})` : ""} ` +
+        `SELECT * FROM ${table}_old) before the next run`;
       if (kind === undefined) await execute(createTableStatement(this.settings, spec));
       else if (kind.transactional) {
         refused.push(
-          `${table} is a transactional (ACID) table, which Hive cannot make external: rename it ` +
-            `(ALTER TABLE ${table} RENAME TO ${table}_acid), run init again, then copy its rows ` +
-            `(INSERT INTO ${table}${spec.partitions.length > 0 ? ` PARTITION (${spec.partitions.map((p) => p.name).join(", ")})` : ""} ` +
-            `SELECT * FROM ${table}_acid) before the next run`,
+          `${table} is a transactional (ACID) table, which cannot be made external: ${recreate}`,
         );
-      } else if (!kind.external || kind.purge !== "false") {
-        await execute(`ALTER TABLE ${table} SET TBLPROPERTIES ('EXTERNAL'='TRUE', ${KEEP_FILES})`);
+      } else if (!kind.external) {
+        try {
+          await execute(
+            `ALTER TABLE ${table} SET TBLPROPERTIES ('EXTERNAL'='TRUE', ${KEEP_FILES})`,
+          );
+        } catch (error) {
+          // Spark's Thrift Server refuses to change EXTERNAL ("preserved property key").
+          if (!isHostflowError(error, "HF_HIVE_QUERY")) throw error;
+          refused.push(
+            `${table} is a managed table and this server cannot make it external (${(error as Error).message}): ${recreate}`,
+          );
+        }
+      } else if (kind.purge !== "false") {
+        await execute(`ALTER TABLE ${table} SET TBLPROPERTIES (${KEEP_FILES})`);
       }
     }
     if (refused.length > 0) {
