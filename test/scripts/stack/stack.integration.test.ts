@@ -49,7 +49,7 @@ test("up answers a metadata request, a second up starts nothing, down leaves no 
 const local = localStack();
 
 (local ? test : test.skip)(
-  "HDFS and Apache Hive: status shows the NameNode, DataNode and HiveServer2 answering, WebHDFS lists the warehouse, HiveServer2 is Hive 4, a second up starts nothing",
+  "HDFS and HiveServer2: status shows the NameNode, DataNode and HiveServer2 answering, WebHDFS lists the warehouse, version() is Hive 4 (Spark 3.5 with --hive spark), a second up starts nothing",
   async (t) => {
     const layout = local as StackLayout;
     const spark = readHiveFlavor(layout) === "spark";
