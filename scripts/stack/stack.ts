@@ -324,6 +324,27 @@ async function writeKafkaMode(layout: StackLayout, brokers: BrokerCount): Promis
 }
 
 /**
+ * The groups of `wanted` (and what they need) to run locally: not those the environment points
+ * elsewhere (KAFKA_BROKERS; HIVE_HOST for HiveServer2 and its HDFS; WEBHDFS_URL for HDFS).
+ */
+export function localGroups(wanted: readonly GroupName[], env: NodeJS.ProcessEnv): GroupName[] {
+  const external: Record<GroupName, string | undefined> = {
+    kafka: env.KAFKA_BROKERS,
+    hdfs: env.WEBHDFS_URL ?? env.HIVE_HOST,
+    hive: env.HIVE_HOST,
+  };
+  const groups = withDependencies(wanted).filter((g) => !external[g]);
+  if (groups.includes("hive") && external.hdfs) {
+    throw new HostflowError(
+      "HF_CONFIG_INVALID",
+      "WEBHDFS_URL is set but HIVE_HOST is not: the local HiveServer2 keeps its tables on the " +
+        "local HDFS; set HIVE_HOST and HIVE_PORT too, or unset WEBHDFS_URL",
+    );
+  }
+  return groups;
+}
+
+/**
  * Runs `work` with the local stack's `groups` (and what they need) up: starts what does not
  * run yet and stops, at the end (and on SIGINT), exactly what it started. Groups whose endpoint
  * the environment points elsewhere (KAFKA_BROKERS; HIVE_HOST for HiveServer2 and its HDFS;
@@ -339,19 +360,7 @@ export async function withLocalStack<T>(
   stopOnInterrupt = true,
 ): Promise<T> {
   const env = process.env;
-  const external: Record<GroupName, string | undefined> = {
-    kafka: env.KAFKA_BROKERS,
-    hdfs: env.WEBHDFS_URL ?? env.HIVE_HOST,
-    hive: env.HIVE_HOST,
-  };
-  const groups = withDependencies(wanted).filter((g) => !external[g]);
-  if (groups.includes("hive") && external.hdfs) {
-    throw new HostflowError(
-      "HF_CONFIG_INVALID",
-      "WEBHDFS_URL is set but HIVE_HOST is not: the local HiveServer2 keeps its tables on the " +
-        "local HDFS; set HIVE_HOST and HIVE_PORT too, or unset WEBHDFS_URL",
-    );
-  }
+  const groups = localGroups(wanted, env);
   let started: string[] = [];
   const stop = async () => {
     const names = started;

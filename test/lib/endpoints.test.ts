@@ -11,6 +11,21 @@ test("defaults point at the local stack", (t) => {
     user: "ops",
     password: "anonymous",
   });
+  t.deepEqual(endpoints.webHdfs, { url: "http://127.0.0.1:9870", user: "ops" });
+});
+
+test("WEBHDFS_URL names the warehouse's HDFS; HADOOP_USER_NAME its user", (t) => {
+  const endpoints = endpointsFromEnv({
+    WEBHDFS_URL: "http://namenode.example:9870/",
+    HADOOP_USER_NAME: "hive",
+    USER: "ops",
+  });
+  t.deepEqual(endpoints.webHdfs, { url: "http://namenode.example:9870", user: "hive" });
+  for (const value of ["namenode:9870", "https://nn:9871"]) {
+    const error = t.throws(() => endpointsFromEnv({ WEBHDFS_URL: value }));
+    t.true(isHostflowError(error, "HF_CONFIG_INVALID"));
+    t.regex(error?.message ?? "", /WEBHDFS_URL=".*" is invalid/);
+  }
 });
 
 test("the environment points at an existing cluster", (t) => {
