@@ -5,10 +5,11 @@ import test from "ava";
 import { isHostflowError } from "../../../lib/errors.js";
 import { stackLayout } from "../../../scripts/stack/layout.js";
 import { portInUse } from "../../../scripts/stack/ports.js";
+import { runningPid } from "../../../scripts/stack/processes.js";
 import { stackUp } from "../../../scripts/stack/stack.js";
 
 // Needs the local stack's Kafka on 9092 (npm test starts it); skipped against an existing cluster.
-const localKafka = !process.env.KAFKA_BROKERS;
+const localKafka = (await runningPid(stackLayout(), "kafka-1")) !== undefined;
 
 (localKafka ? test : test.skip)(
   "up refuses a port held by a process it did not start, and starts nothing",
