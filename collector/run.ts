@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import type { Batch, Consumer, Kafka } from "kafkajs";
-import { HostflowError } from "../lib/errors.js";
+import { HostflowError, isHostflowError } from "../lib/errors.js";
 import { createKafka, kafkaClientConfig } from "../lib/kafka.js";
 import type { Logger } from "../lib/log.js";
 import { canonicalTags, WindowAggregator } from "./aggregate.js";
@@ -220,6 +220,14 @@ class CollectorRun {
           this.partitions.set(key(topic, p.partition), state);
         }
       }
+    } catch (error) {
+      throw isHostflowError(error)
+        ? error
+        : new HostflowError(
+            "HF_KAFKA_UNREACHABLE",
+            `Kafka at ${this.config.kafka.brokers.join(",")} did not give the topics' offsets: ${(error as Error).message}`,
+            { cause: error, retriable: true },
+          );
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
@@ -316,19 +324,31 @@ class CollectorRun {
       );
     }
     try {
-      await consumer.connect();
-      await consumer.subscribe({
-        topics: [...this.config.kafka.topics],
-        fromBeginning: this.config.kafka.start_from === "earliest",
-      });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        // A failure ends the run with its own error; thrown, kafkajs would wrap it and restart.
-        eachBatch: async ({ batch, heartbeat, resolveOffset }) => {
-          await this.enqueue(() => this.onBatch(batch, heartbeat, resolveOffset)).catch(fail);
-        },
-      });
+      try {
+        await consumer.connect();
+        await consumer.subscribe({
+          topics: [...this.config.kafka.topics],
+          fromBeginning: this.config.kafka.start_from === "earliest",
+        });
+        await consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          // A failure ends the run with its own error; thrown, kafkajs would wrap it and restart.
+          eachBatch: async ({ batch, heartbeat, resolveOffset }) => {
+            await this.enqueue(() => this.onBatch(batch, heartbeat, resolveOffset)).catch(fail);
+          },
+        });
+      } catch (error) {
+        // A broker that went away between the start of the run and the consumer's join.
+        throw isHostflowError(error)
+          ? error
+          : new HostflowError(
+              "HF_KAFKA_CONSUME",
+              `the Kafka consumer of ${this.config.kafka.brokers.join(",")} could not start: ${(error as Error).message} ` +
+                `(nothing was loaded by this run; the next run reads it again)`,
+              { cause: error, retriable: true },
+            );
+      }
       await done;
     } finally {
       for (const timer of timers) clearTimeout(timer);

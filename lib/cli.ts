@@ -4,6 +4,7 @@ import { type Endpoints, endpointsFromEnv } from "./endpoints.js";
 import { describeError } from "./errors.js";
 import { HiveClient } from "./hive/client.js";
 import { createKafka, describeKafka } from "./kafka.js";
+import { LOG_FORMATS, setLogFormat } from "./log.js";
 import { projectVersion } from "./project.js";
 
 /**
@@ -22,7 +23,18 @@ export async function runCli(
   // yargs rethrows what a handler throws synchronously, past fail(): catch it here too.
   try {
     await commands(
-      yargs(hideBin(process.argv)).scriptName(name).usage(`$0 <command>\n\n${description}`),
+      yargs(hideBin(process.argv))
+        .scriptName(name)
+        .usage(`$0 <command>\n\n${description}`)
+        .option("log-format", {
+          choices: LOG_FORMATS,
+          global: true,
+          describe:
+            "log lines as JSON (files, log shippers) or pretty (people); auto: pretty on a terminal (default: HOSTFLOW_LOG_FORMAT, else auto)",
+        })
+        .middleware((argv) => {
+          if (argv["log-format"] !== undefined) setLogFormat(argv["log-format"]);
+        }),
     )
       .demandCommand(1, "name a command")
       .strict()

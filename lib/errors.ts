@@ -33,6 +33,7 @@ export const ErrorCodes = {
   HF_STACK_RESOLVE: "the jars of the local stack could not be resolved",
   HF_STACK_START: "a local stack server did not start",
   HF_DEMO: "a step of `npm run demo` failed",
+  HF_INTERRUPTED: "Ctrl-C (SIGINT) or SIGTERM stopped the command before it finished",
   HF_DASHBOARD_REQUEST: "a dashboard request asked for something that does not exist",
   HF_STAGING:
     "a load file could not be written to the staging directory or read from it by HiveServer2",

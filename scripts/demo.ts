@@ -17,10 +17,11 @@ import { hideBin } from "yargs/helpers";
 import { loadCollectorConfig } from "../collector/config/load.js";
 import { HiveStore } from "../collector/hive/store.js";
 import { endpointsFromEnv } from "../lib/endpoints.js";
-import { describeError, HostflowError } from "../lib/errors.js";
+import { describeError, HostflowError, isHostflowError } from "../lib/errors.js";
 import { WebHdfs } from "../lib/hdfs/webhdfs.js";
 import { createKafka, createTopicsAndWait } from "../lib/kafka.js";
 import { createLogger } from "../lib/log.js";
+import { aborted, type Interrupts } from "./interrupt.js";
 import { stackLayout } from "./stack/layout.js";
 import { withLocalStack } from "./stack/stack.js";
 
@@ -48,9 +49,12 @@ const TOPIC_PREFIX = "hostflow.demo-";
 
 const say = (line: string) => console.log(`[demo] ${line}`);
 
-/** The demo's settings reach its two configs through their ${VAR}s. */
 const topic = `${TOPIC_PREFIX}${Date.now()}`;
-const env: NodeJS.ProcessEnv = {
+/**
+ * The demo's settings reach its two configs through their ${VAR}s; read once the stack is up,
+ * whose endpoints withLocalStack puts into the environment.
+ */
+const demoEnv = (): NodeJS.ProcessEnv => ({
   ...process.env,
   DEMO_TOPIC: topic,
   DEMO_HOSTS: String(argv.hosts),
@@ -58,7 +62,7 @@ const env: NodeJS.ProcessEnv = {
   DEMO_AGENT_PORT: String(argv["agent-port"]),
   HOSTFLOW_DATA_DIR: path.join(demoDir, "agent"),
   HOSTFLOW_COLLECTOR_LOCK: path.join(demoDir, "collector.lock"),
-};
+});
 
 const children = new Set<ChildProcess>();
 
@@ -73,8 +77,10 @@ function tool(
   options: { log?: string; watch?: (line: string) => void } = {},
 ): ChildProcess {
   const { log, watch } = options;
+  const env = demoEnv();
   const child = spawn(process.execPath, ["--import", "tsx", `${cli}/cli.ts`, ...args], {
-    env,
+    // What shows in the demo's own output is for people; what goes to a file stays JSON.
+    env: log ? env : { ...env, HOSTFLOW_LOG_FORMAT: env.HOSTFLOW_LOG_FORMAT ?? "pretty" },
     detached: true,
     stdio: log ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"],
   });
@@ -120,7 +126,7 @@ async function stopChildren(): Promise<void> {
 
 /** A fresh database, and a fresh topic (older demo topics are deleted). */
 async function freshStart(): Promise<void> {
-  const { config } = loadCollectorConfig(COLLECTOR_CONF, env);
+  const { config } = loadCollectorConfig(COLLECTOR_CONF, demoEnv());
   const kafka = createKafka({ brokers: config.kafka.brokers, clientId: "hostflow-demo" });
   const admin = kafka.admin();
   await admin.connect();
@@ -233,15 +239,9 @@ function historyEvents(): number {
   return Math.round((argv.hosts * SYNTHETIC_EVENTS_PER_HOST * seconds) / SIMULATED_INTERVAL_S);
 }
 
-async function demo(): Promise<number> {
-  // withLocalStack has put the local stack's endpoints in the environment (its ports may be
-  // HOSTFLOW_STACK_PORTS's): the configs' ${VAR}s take them from there.
-  for (const key of ["KAFKA_BROKERS", "HIVE_HOST", "HIVE_PORT", "WEBHDFS_URL"]) {
-    if (process.env[key] !== undefined) env[key] = process.env[key];
-  }
-  const interrupted = new Promise<void>((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
+async function demo(interrupts: Interrupts): Promise<number> {
+  interrupts.onExitNow(() => {
+    for (const child of children) child.kill("SIGTERM");
   });
   const setup = async () => {
     const events = historyEvents();
@@ -270,16 +270,18 @@ async function demo(): Promise<number> {
     await new Promise(() => undefined); // until interrupted or a background process fails
   };
   try {
-    await Promise.race([interrupted, setup()]);
+    // Ctrl-C is the demo's normal end: exit 0 once everything it started has stopped.
+    await Promise.race([aborted(interrupts.signal), setup()]);
     return 0;
   } finally {
     await stopChildren();
   }
 }
 
-withLocalStack(layout, ["kafka", "hive"], say, demo, false).then(
+withLocalStack(layout, ["kafka", "hive"], say, demo).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (isHostflowError(error, "HF_INTERRUPTED")) process.exit(130);
     console.error(`[demo] ${describeError(error)}`);
     process.exit(1);
   },

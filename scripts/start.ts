@@ -4,14 +4,15 @@
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { describeError } from "../lib/errors.js";
+import { describeError, isHostflowError } from "../lib/errors.js";
+import type { Interrupts } from "./interrupt.js";
 import { stackLayout } from "./stack/layout.js";
 import { withLocalStack } from "./stack/stack.js";
 
 const layout = stackLayout();
 const say = (line: string) => console.log(`[start] ${line}`);
 
-async function runAgent(): Promise<number> {
+async function runAgent(interrupts: Interrupts): Promise<number> {
   const dataDir = path.join(layout.root, "agent");
   say(`agent: conf/agent.yaml, state in ${dataDir}; metrics on http://127.0.0.1:9200/metrics`);
   say("watch the samples arrive: kcat -b 127.0.0.1:9092 -C -t hostflow.metrics -f '%k %s\\n'");
@@ -26,15 +27,15 @@ async function runAgent(): Promise<number> {
       detached: true,
     },
   );
-  const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
-  process.on("SIGINT", forward("SIGINT"));
-  process.on("SIGTERM", forward("SIGTERM"));
+  interrupts.signal.addEventListener("abort", () => child.kill("SIGINT"), { once: true });
+  interrupts.onExitNow(() => child.kill("SIGKILL"));
   return new Promise((resolve) => child.on("close", (code) => resolve(code ?? 0)));
 }
 
-withLocalStack(layout, ["kafka", "hive"], say, runAgent, false).then(
+withLocalStack(layout, ["kafka", "hive"], say, runAgent).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (isHostflowError(error, "HF_INTERRUPTED")) process.exit(130);
     console.error(`[start] ${describeError(error)}`);
     process.exit(1);
   },

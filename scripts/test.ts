@@ -4,19 +4,26 @@
  * KAFKA_BROKERS / HIVE_HOST point the tests at an existing cluster instead of the local stack.
  */
 import { spawn } from "node:child_process";
-import { describeError } from "../lib/errors.js";
+import { describeError, isHostflowError } from "../lib/errors.js";
+import type { Interrupts } from "./interrupt.js";
 import { stackLayout } from "./stack/layout.js";
 import { withLocalStack } from "./stack/stack.js";
 
 const say = (line: string) => console.log(`[test] ${line}`);
 
-function run(command: string, args: string[], onLine?: (line: string) => void): Promise<number> {
+function run(
+  command: string,
+  args: string[],
+  onLine?: (line: string) => void,
+  interrupts?: Interrupts,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       stdio: ["ignore", onLine ? "pipe" : "inherit", "inherit"],
     });
     const stop = () => child.kill("SIGINT");
-    process.once("SIGINT", stop);
+    interrupts?.signal.addEventListener("abort", stop, { once: true });
+    interrupts?.onExitNow(() => child.kill("SIGKILL"));
     let pending = "";
     child.stdout?.on("data", (chunk: Buffer) => {
       process.stdout.write(chunk);
@@ -26,7 +33,7 @@ function run(command: string, args: string[], onLine?: (line: string) => void): 
     });
     child.on("error", reject);
     child.on("close", (code, signal) => {
-      process.off("SIGINT", stop);
+      interrupts?.signal.removeEventListener("abort", stop);
       if (pending) onLine?.(pending);
       resolve(code ?? (signal ? 128 : 1));
     });
@@ -48,15 +55,21 @@ async function main(): Promise<number> {
     args.length > 0
       ? [args]
       : [["test/**/*.test.ts", "!test/**/*.e2e.test.ts"], ["test/**/*.e2e.test.ts"]];
-  return withLocalStack(layout, ["kafka", "hive"], say, async () => {
+  return withLocalStack(layout, ["kafka", "hive"], say, async (interrupts) => {
     const counts = { pass: 0, fail: 0, skip: 0, todo: 0 };
     let code = 0;
     for (const pass of passes) {
+      if (interrupts.signal.aborted) break;
       const found = { pass: 0, fail: 0, skip: 0, todo: 0 };
-      const exit = await run("npx", ["ava", "--tap", ...pass], (line) => {
-        const m = /^# (pass|fail|skip|todo)\s+(\d+)/.exec(line);
-        if (m) found[m[1] as keyof typeof found] = Number(m[2]);
-      });
+      const exit = await run(
+        "npx",
+        ["ava", "--tap", ...pass],
+        (line) => {
+          const m = /^# (pass|fail|skip|todo)\s+(\d+)/.exec(line);
+          if (m) found[m[1] as keyof typeof found] = Number(m[2]);
+        },
+        interrupts,
+      );
       if (exit !== 0 && found.fail === 0) found.fail = 1;
       for (const key of Object.keys(counts) as Array<keyof typeof counts>)
         counts[key] += found[key];
@@ -70,6 +83,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (isHostflowError(error, "HF_INTERRUPTED")) process.exit(130);
     console.error(`[test] ${describeError(error)}`);
     process.exit(1);
   },

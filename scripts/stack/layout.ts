@@ -42,6 +42,19 @@ export interface StackLayout {
   ports: StackPorts;
 }
 
+/**
+ * A second local stack on other ports (a test's own, beside the shared one) is named by its
+ * directory and these; the programs then reach it through KAFKA_BROKERS, HIVE_HOST/HIVE_PORT
+ * and WEBHDFS_URL, which `withLocalStack` sets once the stack it started answers.
+ * HOSTFLOW_STACK_PORTS moves any port; the two single-port variables win over it.
+ */
+export const STACK_PORT_VARIABLES = {
+  HOSTFLOW_STACK_PORTS:
+    "name=port pairs, e.g. kafka=29092,hive=20000,namenode=28020,namenodeHttp=29870,datanode=29866,datanodeHttp=29864,datanodeIpc=29867",
+  HOSTFLOW_STACK_KAFKA_PORT: "the local Kafka's first client port (default 9092)",
+  HOSTFLOW_STACK_HIVE_PORT: "the local HiveServer2's port (default 10000)",
+} as const;
+
 export interface LayoutOptions {
   /** Where the resolved jars are (default <root>/lib): a second stack can share the first's. */
   lib?: string;
@@ -62,8 +75,8 @@ export function stackLayout(
     ...portsFromEnv(process.env.HOSTFLOW_STACK_PORTS),
     ...options.ports,
   };
-  if (options.kafkaPort !== undefined) ports.kafka = options.kafkaPort;
-  if (options.hivePort !== undefined) ports.hive = options.hivePort;
+  ports.kafka = options.kafkaPort ?? portFromEnv("HOSTFLOW_STACK_KAFKA_PORT") ?? ports.kafka;
+  ports.hive = options.hivePort ?? portFromEnv("HOSTFLOW_STACK_HIVE_PORT") ?? ports.hive;
   return {
     project,
     root: base,
@@ -99,4 +112,13 @@ export function portsFromEnv(value: string | undefined): Partial<StackPorts> {
     ports[key] = number;
   }
   return ports;
+}
+
+function portFromEnv(name: keyof typeof STACK_PORT_VARIABLES): number | undefined {
+  const value = process.env[name];
+  if (value === undefined || value === "") return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    throw new HostflowError("HF_STACK_START", `${name}=${value}: give a port number (1-65535)`);
+  return port;
 }

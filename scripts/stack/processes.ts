@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { closeSync, openSync, readFileSync } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { sleep } from "../../lib/timeout.js";
 import type { StackLayout } from "./layout.js";
@@ -18,13 +18,31 @@ export async function runningPid(
   layout: StackLayout,
   service: string,
 ): Promise<number | undefined> {
-  const file = layout.pid(service);
-  if (!existsSync(file)) return undefined;
-  const pid = Number((await readFile(file, "utf8")).trim());
-  if (Number.isInteger(pid) && pid > 0 && commandLine(pid).includes(stackMarker(layout, service)))
-    return pid;
-  await rm(file, { force: true });
-  return undefined;
+  const pid = ourPid(layout, service);
+  if (pid === undefined) await rm(layout.pid(service), { force: true });
+  return pid;
+}
+
+/** The recorded PID when that process still carries the service's marker; synchronous. */
+function ourPid(layout: StackLayout, service: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(layout.pid(service), "utf8").trim());
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(pid) && pid > 0 && commandLine(pid).includes(stackMarker(layout, service))
+    ? pid
+    : undefined;
+}
+
+/**
+ * Sends `signal` to the service's JVM, if it runs, without waiting: synchronous, for the last
+ * moment of a process that exits at once (a second Ctrl-C).
+ */
+export function signalService(layout: StackLayout, service: string, signal: NodeJS.Signals): void {
+  const pid = ourPid(layout, service);
+  if (pid !== undefined) process.kill(pid, signal);
 }
 
 function commandLine(pid: number): string[] {

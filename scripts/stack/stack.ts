@@ -3,6 +3,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describeError, HostflowError } from "../../lib/errors.js";
 import { sleep } from "../../lib/timeout.js";
+import { aborted, catchInterrupts, type Interrupts } from "../interrupt.js";
 import { hdfsGroup, webHdfsUrl } from "./hdfs.js";
 import { apacheHiveGroup, type HiveFlavor, hiveFlavorFromEnv } from "./hive.js";
 import { resolveJars, tail } from "./jars.js";
@@ -10,7 +11,7 @@ import { BROKER_COUNTS, type BrokerCount, kafkaBootstrap, kafkaGroup } from "./k
 import type { StackLayout } from "./layout.js";
 import { portAnswers, portInUse } from "./ports.js";
 import { findJava } from "./prerequisites.js";
-import { isAlive, runningPid, startJava, stopService } from "./processes.js";
+import { isAlive, runningPid, signalService, startJava, stopService } from "./processes.js";
 import type { ServiceGroup } from "./service.js";
 import { sparkHiveGroup } from "./spark.js";
 
@@ -346,53 +347,66 @@ export function localGroups(wanted: readonly GroupName[], env: NodeJS.ProcessEnv
 
 /**
  * Runs `work` with the local stack's `groups` (and what they need) up: starts what does not
- * run yet and stops, at the end (and on SIGINT), exactly what it started. Groups whose endpoint
- * the environment points elsewhere (KAFKA_BROKERS; HIVE_HOST for HiveServer2 and its HDFS;
- * WEBHDFS_URL for HDFS) are not started. The local endpoints go into the environment
- * (KAFKA_BROKERS, HIVE_HOST, HIVE_PORT, WEBHDFS_URL) for `work` and the processes it starts.
+ * run yet and stops, at the end, exactly what it started. Groups whose endpoint the environment
+ * points elsewhere (KAFKA_BROKERS; HIVE_HOST for HiveServer2 and its HDFS; WEBHDFS_URL for
+ * HDFS) are not started; for the others, KAFKA_BROKERS, HIVE_HOST, HIVE_PORT and WEBHDFS_URL
+ * are set to the local stack's, so that `work` and the processes it starts reach it.
+ *
+ * Ctrl-C (or SIGTERM), even while the stack is still starting: `work`'s signal aborts, `work`
+ * stops what it started and returns, then the stack's processes started here are stopped and
+ * waited for. A second Ctrl-C exits at once after sending them SIGTERM.
  */
 export async function withLocalStack<T>(
   layout: StackLayout,
   wanted: readonly GroupName[],
   say: (line: string) => void,
-  work: () => Promise<T>,
-  /** false: SIGINT is left to `work` (which then returns), the stop follows as usual. */
-  stopOnInterrupt = true,
+  work: (interrupts: Interrupts) => Promise<T>,
 ): Promise<T> {
-  const env = process.env;
-  const groups = localGroups(wanted, env);
-  let started: string[] = [];
-  const stop = async () => {
-    const names = started;
-    started = [];
-    if (names.length === 0) return;
-    say(`stopping what was started: ${names.join(", ")}`);
-    await stackDown(layout, { services: names, say });
-  };
-  const onInterrupt = () => {
-    void stop().finally(() => process.exit(130));
-  };
-  if (stopOnInterrupt) process.once("SIGINT", onInterrupt);
+  const groups = localGroups(wanted, process.env);
+  const hive = hiveFlavorFromEnv();
+  const ours = allServiceNames(layout, groups);
+  const runningBefore = new Set<string>();
+  for (const name of ours)
+    if ((await runningPid(layout, name)) !== undefined) runningBefore.add(name);
+  // What runs now and did not before this call: also a server that is still starting.
+  const startedHere = () => ours.filter((name) => !runningBefore.has(name));
+  const interrupts = catchInterrupts(say);
+  interrupts.onExitNow(() => {
+    for (const name of startedHere()) signalService(layout, name, "SIGTERM");
+  });
   try {
     if (groups.length > 0) {
       say(`local stack: ${groups.join(", ")}`);
-      const up = await stackUp(layout, { brokers: 1, groups, hive: hiveFlavorFromEnv(), say });
-      started = up.flatMap((g) => g.started);
-      if (groups.includes("kafka")) env.KAFKA_BROKERS = kafkaBootstrap(1, layout.ports.kafka);
-      if (groups.includes("hive")) {
-        env.HIVE_HOST = "127.0.0.1";
-        env.HIVE_PORT = String(layout.ports.hive);
-      }
-      if (groups.includes("hdfs")) env.WEBHDFS_URL = webHdfsUrl(layout);
+      const starting = stackUp(layout, { brokers: 1, groups, hive, say });
+      starting.catch(() => undefined); // when interrupted, its failure is not the news
+      const up = await Promise.race([
+        starting,
+        aborted(interrupts.signal).then(() => {
+          throw new HostflowError("HF_INTERRUPTED", "interrupted while the local stack started");
+        }),
+      ]);
       for (const g of up) {
         say(
           `${g.name} at ${g.endpoint} (${g.started.length > 0 ? `started in ${g.seconds.toFixed(1)} s` : "already running"})`,
         );
       }
+      if (groups.includes("kafka"))
+        process.env.KAFKA_BROKERS = kafkaBootstrap(1, layout.ports.kafka);
+      if (groups.includes("hive")) {
+        process.env.HIVE_HOST = "127.0.0.1";
+        process.env.HIVE_PORT = String(layout.ports.hive);
+      }
+      if (groups.includes("hdfs")) process.env.WEBHDFS_URL = webHdfsUrl(layout);
     }
-    return await work();
+    return await work(interrupts);
   } finally {
-    process.off("SIGINT", onInterrupt);
-    await stop();
+    const names = [];
+    for (const name of startedHere())
+      if ((await runningPid(layout, name)) !== undefined) names.push(name);
+    if (names.length > 0) {
+      say(`stopping what was started: ${names.join(", ")}`);
+      await stackDown(layout, { services: names, say });
+    }
+    interrupts.dispose();
   }
 }

@@ -334,7 +334,12 @@ test.serial(
   async (t) => {
     const f = await collectorFixture(t);
     const kafka = await privateKafka();
-    t.teardown(() => kafka.dispose());
+    let outage: Promise<void> | undefined;
+    // A failed assertion ends the test at once: the restart must be over before its folder goes.
+    t.teardown(async () => {
+      await outage?.catch(() => undefined);
+      await kafka.dispose();
+    });
     await createTopic(kafka.brokers, f.topic);
     const records = dataset(4, 6);
     await produce(f.topic, records, kafka.brokers);
@@ -343,7 +348,6 @@ test.serial(
       kafka: { ...f.config.kafka, brokers: kafka.brokers },
       run: { ...f.config.run, batch_records: 20, max_duration: 120_000 },
     };
-    let outage: Promise<void> | undefined;
     // The run's own log says when it has captured the end offsets and starts consuming.
     const logger = pino(
       { level: "info" },

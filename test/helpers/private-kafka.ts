@@ -2,8 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { type StackLayout, stackLayout } from "../../scripts/stack/layout.js";
-import { portInUse } from "../../scripts/stack/ports.js";
 import { stackDown, stackUp } from "../../scripts/stack/stack.js";
+import { freePortPair } from "./ports.js";
 
 export interface PrivateKafka {
   layout: StackLayout;
@@ -46,13 +46,4 @@ export async function privateKafka(): Promise<PrivateKafka> {
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** An even port p with p and p + 1 free (client and controller listeners). */
-async function freePortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20_000 + 2 * Math.floor(Math.random() * 10_000);
-    if (!(await portInUse(port)) && !(await portInUse(port + 1))) return port;
-  }
-  throw new Error("no free port pair for a private Kafka");
 }

@@ -5,12 +5,13 @@ import test from "ava";
 import { isHostflowError } from "../../../lib/errors.js";
 import { stackLayout } from "../../../scripts/stack/layout.js";
 import { portInUse } from "../../../scripts/stack/ports.js";
+import { runningPid } from "../../../scripts/stack/processes.js";
 import { stackUp } from "../../../scripts/stack/stack.js";
-import { localStack } from "../../helpers/local-stack.js";
 
 // Needs the local stack's Kafka (npm test starts it); skipped against an existing cluster.
-const local = localStack();
-const port = local?.ports.kafka ?? 9092;
+const layout = stackLayout();
+const port = layout.ports.kafka;
+const local = (await runningPid(layout, "kafka-1")) !== undefined;
 
 (local ? test : test.skip)(
   "up refuses a port held by a process it did not start, and starts nothing",

@@ -2,29 +2,42 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import test from "ava";
-import { sleep } from "../../../lib/timeout.js";
 import { stackLayout } from "../../../scripts/stack/layout.js";
 import { isAlive, runningPid, startJava, stopService } from "../../../scripts/stack/processes.js";
 
-/** Stands in for `java`: a shell script that runs until SIGTERM, with the marker in its argv. */
-async function fakeJava(dir: string): Promise<string> {
+/**
+ * Stands in for `java`: a shell script with the marker in its argv that installs `trap` for
+ * SIGTERM, then says so in the file `ready` (a signal sent before that would find the shell's
+ * default action, and on a busy machine a stop can come that early).
+ */
+async function fakeJava(dir: string, trap: string): Promise<string> {
   const file = path.join(dir, "fake-java");
+  const ready = path.join(dir, "ready");
   await writeFile(
     file,
-    "#!/bin/sh\necho started \"$@\"\ntrap 'echo stopping; exit 0' TERM\nwhile :; do sleep 0.1; done\n",
-    {
-      mode: 0o755,
-    },
+    `#!/bin/sh\necho started "$@"\ntrap ${trap} TERM\ntouch '${ready}'\nwhile :; do sleep 0.1; done\n`,
+    { mode: 0o755 },
   );
   return file;
+}
+
+async function untilReady(dir: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!existsSync(path.join(dir, "ready"))) {
+    if (Date.now() > deadline) throw new Error("the stand-in never installed its SIGTERM trap");
+    await sleep(20);
+  }
 }
 
 test("start records the PID and logs; stop ends exactly that process and clears the pid file", async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), "hostflow-stack-"));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const layout = stackLayout(dir);
-  const pid = await startJava(layout, "svc", await fakeJava(dir), ["-Xmx1m", "Main"], dir);
+  const java = await fakeJava(dir, "'echo stopping; exit 0'");
+  const pid = await startJava(layout, "svc", java, ["-Xmx1m", "Main"], dir);
+  await untilReady(dir);
   t.is(await runningPid(layout, "svc"), pid);
   t.true(isAlive(pid));
 
@@ -53,16 +66,8 @@ test("a process that ignores SIGTERM is killed after the grace period", async (t
   const dir = await mkdtemp(path.join(tmpdir(), "hostflow-stack-"));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const layout = stackLayout(dir);
-  const stubborn = path.join(dir, "stubborn-java");
-  const ready = path.join(dir, "trapping");
-  await writeFile(
-    stubborn,
-    `#!/bin/sh\ntrap '' TERM\ntouch ${ready}\nwhile :; do sleep 0.1; done\n`,
-    { mode: 0o755 },
-  );
-  const pid = await startJava(layout, "svc", stubborn, [], dir);
-  // On a loaded machine SIGTERM could otherwise arrive before the trap is set, and stop it.
-  while (!existsSync(ready)) await sleep(20);
+  const pid = await startJava(layout, "svc", await fakeJava(dir, "''"), [], dir);
+  await untilReady(dir);
   t.is(await stopService(layout, "svc", 300), "killed");
   t.false(isAlive(pid));
 });
