@@ -1,5 +1,5 @@
 /**
- * The few WebHDFS calls hostflow makes (list, rename, delete), over node:http: the DataNode answers a
+ * The few WebHDFS calls hostflow makes (list, mkdirs, rename, delete), over node:http: the DataNode answers a
  * redirected write with an unsolicited `100 Continue` that fetch (undici) rejects, so the
  * client that will write files too stays on node:http.
  */
@@ -30,6 +30,13 @@ export class WebHdfs {
     this.check(status, body, "LISTSTATUS", path);
     return (JSON.parse(body) as { FileStatuses: { FileStatus: FileStatus[] } }).FileStatuses
       .FileStatus;
+  }
+
+  /** Makes a directory and its parents (like mkdir -p); true when it exists afterwards. */
+  async mkdirs(path: string): Promise<boolean> {
+    const { status, body } = await this.call("PUT", path, "MKDIRS");
+    this.check(status, body, "MKDIRS", path);
+    return (JSON.parse(body) as { boolean: boolean }).boolean;
   }
 
   /** Deletes a file or a directory tree; false when there was nothing. */

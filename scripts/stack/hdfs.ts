@@ -4,6 +4,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { HostflowError } from "../../lib/errors.js";
+import { WebHdfs } from "../../lib/hdfs/webhdfs.js";
 import { HADOOP_JDK17_OPENS, HADOOP_LOG4J, orderedClasspath, siteXml } from "./hadoop-conf.js";
 import { tail } from "./jars.js";
 import type { StackLayout } from "./layout.js";
@@ -12,6 +13,9 @@ import type { Service, ServiceGroup } from "./service.js";
 
 /** fs.defaultFS of the local HDFS: what Hive's and Spark's warehouses live on. */
 export const hdfsUri = (layout: StackLayout) => `hdfs://127.0.0.1:${layout.ports.namenode}`;
+/** The root of the HiveServer2s' warehouses (managed, external, spark) and of hostflow's tables. */
+export const HDFS_WAREHOUSE = "/warehouse";
+
 export const webHdfsUrl = (layout: StackLayout) => `http://127.0.0.1:${layout.ports.namenodeHttp}`;
 
 /** The client side of the local HDFS, for core-site.xml of Hive, Spark and the daemons. */
@@ -188,6 +192,9 @@ export function hdfsGroup(layout: StackLayout): ServiceGroup {
           { retriable: true },
         );
       }
+      // Made here, not by HiveServer2 on first use: `up` leaves the warehouse root to be seen.
+      const user = os.userInfo().username;
+      await new WebHdfs({ url: webHdfsUrl(layout), user }).mkdirs(HDFS_WAREHOUSE);
     },
   };
 }

@@ -5,7 +5,7 @@ import path from "node:path";
 import { HostflowError } from "../../lib/errors.js";
 import { HiveClient } from "../../lib/hive/client.js";
 import { orderedClasspath, siteXml } from "./hadoop-conf.js";
-import { hdfsClientSettings } from "./hdfs.js";
+import { HDFS_WAREHOUSE, hdfsClientSettings } from "./hdfs.js";
 import { tail } from "./jars.js";
 import type { StackLayout } from "./layout.js";
 import type { Java } from "./prerequisites.js";
@@ -30,7 +30,6 @@ export function hiveFlavorFromEnv(env: NodeJS.ProcessEnv = process.env): HiveFla
 }
 
 /** Where both HiveServer2s keep their tables on the local HDFS. */
-export const HDFS_WAREHOUSE = "/warehouse";
 
 /**
  * What HiveServer2 reflects into on JDK 17 (Hive 4.0 supports Java 8 only officially): without

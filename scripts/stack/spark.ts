@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { hdfsClientSettings } from "./hdfs.js";
-import { HDFS_WAREHOUSE, selectOne } from "./hive.js";
+import { HDFS_WAREHOUSE, hdfsClientSettings } from "./hdfs.js";
+import { selectOne } from "./hive.js";
 import type { StackLayout } from "./layout.js";
 import type { Java } from "./prerequisites.js";
 import type { ServiceGroup } from "./service.js";
