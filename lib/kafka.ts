@@ -7,16 +7,13 @@ import {
   logLevel,
   type SASLOptions,
 } from "kafkajs";
-import type { KafkaConnectionConfig } from "./config/kafka.js";
+import { CLIENT_TIMEOUT_MARGIN_MS, type KafkaConnectionConfig } from "./config/kafka.js";
 import { HostflowError } from "./errors.js";
+import { fixKafkajsIdleLoop } from "./kafkajs-idle.js";
 import type { Logger } from "./log.js";
 import { sleep } from "./timeout.js";
 
-/**
- * A request's `timeout` is what the broker waits (for acks, for fetch data); the client waits a
- * little longer, so that a broker that answers in time is not cut off first.
- */
-export const CLIENT_TIMEOUT_MARGIN_MS = 5_000;
+export { CLIENT_TIMEOUT_MARGIN_MS };
 
 const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.ERROR]: "error",
@@ -33,6 +30,7 @@ export function createKafka(
   config: Omit<KafkaConfig, "logCreator" | "logLevel">,
   logger?: Logger,
 ): Kafka {
+  fixKafkajsIdleLoop();
   return new Kafka({
     ...config,
     logLevel: logger === undefined ? logLevel.NOTHING : logLevel.INFO,
