@@ -1,10 +1,8 @@
 #!/usr/bin/env node
-import { checkEndpoints, reportChecks, runCli } from "../lib/cli.js";
-import { formatJson, toEditorSchema } from "../lib/config/docs.js";
-import { formatIssue } from "../lib/config/issues.js";
-import { loadAgentConfig } from "./config/load.js";
-import { AgentConfig } from "./config/schema.js";
-import { runAgent } from "./main.js";
+import { runCli } from "../lib/cli.js";
+
+// Each command imports what it uses when it runs: `run` never loads the Hive client, the schema
+// printer, or (without a kafka sink) the Kafka client.
 
 const configOption = {
   alias: "c",
@@ -46,19 +44,23 @@ await runCli(
             })
             .example("$0 run -c /etc/hostflow/agent.yaml", "")
             .example("$0 run -c conf/agent.yaml --once", "print one sample of this host"),
-        (argv) =>
-          runAgent({
+        async (argv) => {
+          const { runAgent } = await import("./main.js");
+          await runAgent({
             config: argv.config,
             name: argv.name,
             dryRun: argv["dry-run"],
             once: argv.once,
-          }),
+          });
+        },
       )
       .command(
         "validate",
         "check a config: every error with file:line:column, key and hint (exit 1 on errors)",
         (c) => c.option("config", configOption),
-        (argv) => {
+        async (argv) => {
+          const { loadAgentConfig } = await import("./config/load.js");
+          const { formatIssue } = await import("../lib/config/issues.js");
           const { config, warnings } = loadAgentConfig(argv.config);
           for (const warning of warnings) console.log(formatIssue(warning));
           const count = (o: object) => Object.keys(o).length;
@@ -72,7 +74,9 @@ await runCli(
         "schema",
         "print the JSON Schema of the flow config (for editors; also conf/agent.schema.json)",
         () => undefined,
-        () => {
+        async () => {
+          const { formatJson, toEditorSchema } = await import("../lib/config/docs.js");
+          const { AgentConfig } = await import("./config/schema.js");
           process.stdout.write(
             formatJson(toEditorSchema(AgentConfig, { title: "hostflow agent flow config" })),
           );
@@ -82,6 +86,9 @@ await runCli(
         "check",
         "ask the Kafka cluster (KAFKA_BROKERS, default 127.0.0.1:9092) for its metadata",
         () => undefined,
-        async () => reportChecks(await checkEndpoints(undefined, { kafka: true, hive: false })),
+        async () => {
+          const { checkEndpoints, reportChecks } = await import("../lib/checks.js");
+          reportChecks(await checkEndpoints(undefined, { kafka: true, hive: false }));
+        },
       ),
 );
