@@ -149,7 +149,8 @@ const schedule = {
   }),
   jitter: Duration({
     default: "0s",
-    description: "random delay up to this added to each cycle, to spread a fleet's load",
+    description:
+      "random delay up to this added to each cycle after the first (which runs at start), to spread a fleet's load",
   }),
   cron: Type.Optional(
     Type.String({
