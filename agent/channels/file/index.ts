@@ -332,7 +332,7 @@ export function createFileChannel(
         throw error;
       });
       try {
-        const recovered = await recover(dir, name, log);
+        const recovered = await recover(dir, log);
         epoch = recovered.epoch ?? randomBytes(6).toString("hex");
         const e = epoch;
         checkpointBytes = recovered.checkpointBytes;
