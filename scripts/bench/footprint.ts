@@ -15,13 +15,14 @@
  *   npx tsx scripts/bench/footprint.ts [--intervals 10,1] [--runs 3] [--minutes 2] [--warmup 30]
  *     [--agents hostflow,collectd,telegraf] [--no-build]
  *
- * hostflow is the agent as installed: `npm run build`, then `node dist/agent/cli.js run` with
+ * hostflow is the agent as installed: `npm run build`, then `dist/agent/cli.js run` (the bin, as
+ * scripts/install-agent.sh links it, so its #! line's node options apply) with
  * conf/agent.yaml (at 1 s: the same file with interval 1s and jitter 0s). collectd needs Debian's
  * collectd-core, librdkafka1 and libyajl2 (the bench says so when they are missing); Telegraf
  * 1.36.4 is built into .stack/tools with `go install` when Go is there.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { chmodSync, existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import path from "node:path";
@@ -76,6 +77,7 @@ function hostflow(): AgentSpec | undefined {
     say(`hostflow: ${cli} is missing; run npm run build`);
     return undefined;
   }
+  chmodSync(cli, 0o755);
   return {
     name: "hostflow",
     topic: "hostflow.metrics",
@@ -92,7 +94,9 @@ function hostflow(): AgentSpec | undefined {
         await writeFile(conf, changed);
       }
       return {
-        argv: [process.execPath, cli, "run", "-c", conf],
+        // As installed (scripts/install-agent.sh): the bin itself, so that its #! line's node
+        // options apply as they do under systemd.
+        argv: [cli, "run", "-c", conf],
         env: { ...process.env, HOSTFLOW_DATA_DIR: dir, KAFKA_BROKERS: brokers.join(",") },
       };
     },
