@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import test from "ava";
 import type { SysinfoSourceConfig } from "../../../agent/config/schema.js";
 import type { AgentEvent } from "../../../agent/core/types.js";
@@ -54,6 +57,33 @@ const FIELDS: Record<string, string[]> = {
     "free",
     "cached",
     "buffered",
+    // Telegraf 1.36's other mem fields (issue 13)
+    "active",
+    "inactive",
+    "shared",
+    "slab",
+    "sreclaimable",
+    "sunreclaim",
+    "dirty",
+    "write_back",
+    "write_back_tmp",
+    "mapped",
+    "page_tables",
+    "swap_cached",
+    "swap_total",
+    "swap_free",
+    "commit_limit",
+    "committed_as",
+    "high_total",
+    "high_free",
+    "low_total",
+    "low_free",
+    "vmalloc_total",
+    "vmalloc_used",
+    "vmalloc_chunk",
+    "huge_pages_total",
+    "huge_pages_free",
+    "huge_page_size",
   ],
   swap: ["total", "used", "free", "used_percent", "in", "out"],
   system: ["load1", "load5", "load15", "n_cpus", "uptime"],
@@ -189,7 +219,7 @@ test("a failing measurement loses only itself; it is counted and the others come
   const ctx = testContext();
   const source = createSysinfoSource(
     "host",
-    config({ measurements: ["cpu", "mem", "diskio"] }),
+    config({ measurements: ["cpu", "system", "diskio"] }),
     ctx,
     { proc: "/nonexistent-proc" },
   );
@@ -197,7 +227,7 @@ test("a failing measurement loses only itself; it is counted and the others come
   const events = await source.poll();
   t.deepEqual(
     events.map((e) => e.body.name),
-    ["mem"],
+    ["system"],
   );
   t.is(await counted(ctx, "host", "measurement_failed"), 2);
   t.true(source.health().ok);
@@ -216,4 +246,24 @@ test("a cycle where every measurement fails throws HF_SOURCE_SAMPLE", async (t) 
   t.true(isHostflowError(error, "HF_SOURCE_SAMPLE"));
   t.true(isHostflowError(error) && error.retriable);
   t.false(source.health().ok);
+});
+
+test("issue 13: diskio leaves out devices that never did any I/O, as Telegraf does", async (t) => {
+  const proc = await mkdtemp(join(tmpdir(), "hostflow-proc-"));
+  t.teardown(() => rm(proc, { recursive: true, force: true }));
+  await writeFile(
+    join(proc, "diskstats"),
+    "   7       0 loop0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n" +
+      " 254       0 vda 96578 9232 6111946 50309 37816 42061 5022032 24558 0 12236 76772 0 0 0 0 0 0\n" +
+      " 251       0 zram0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+  );
+  const source = createSysinfoSource("host", config({ measurements: ["diskio"] }), testContext(), {
+    proc,
+  });
+  await source.start();
+  const events = await source.poll();
+  t.deepEqual(
+    events.map((e) => e.body.tags.name),
+    ["vda"],
+  );
 });
