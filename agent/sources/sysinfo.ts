@@ -62,6 +62,8 @@ interface StaticFacts {
   cpuCount: number;
   /** Interface → flags of /sys/class/net/<if>/flags, filled as interfaces are seen. */
   interfaceFlags: Map<string, number>;
+  /** Interface → link speed in Mbit/s (/sys/class/net/<if>/speed; -1 when it has none). */
+  interfaceSpeed: Map<string, number>;
 }
 
 /**
@@ -102,6 +104,11 @@ class SysinfoSource implements PollableSource {
    */
   private textBuffer = Buffer.alloc(16 * 1024);
   private readonly lastWarn = new Map<string, number>();
+  /** Each device's counters at the previous cycle, for io_await, io_svctm and io_util. */
+  private lastDiskio = new Map<
+    string,
+    { at: number; ops: number; opsTime: number; ioTime: number }
+  >();
   private lastHealth: Health = { ok: true };
 
   constructor(
@@ -220,7 +227,14 @@ class SysinfoSource implements PollableSource {
       mountsError = error;
     }
     const cpuCount = cpus().length || this.facts?.cpuCount || 1;
-    this.facts = { readAt: now, mounts, mountsError, cpuCount, interfaceFlags: new Map() };
+    this.facts = {
+      readAt: now,
+      mounts,
+      mountsError,
+      cpuCount,
+      interfaceFlags: new Map(),
+      interfaceSpeed: new Map(),
+    };
     return this.facts;
   }
 
@@ -334,6 +348,8 @@ class SysinfoSource implements PollableSource {
             inodes_total: result.files,
             inodes_free: result.ffree,
             inodes_used: result.files - result.ffree,
+            inodes_used_percent:
+              result.files > 0 ? (100 * (result.files - result.ffree)) / result.files : 0,
           },
           timestamp: now,
         }),
@@ -366,10 +382,28 @@ class SysinfoSource implements PollableSource {
   }
 
   private sampleDiskio(now: number, out: AgentEvent[]): void {
+    const previous = this.lastDiskio;
+    this.lastDiskio = new Map();
     for (const [name, fields] of parseDiskstats(this.read(`${this.internals.proc}/diskstats`))) {
       if (!this.deviceFilter(name)) continue;
       // As Telegraf: a device that never did any I/O (an unused loop or zram device) is left out.
       if (Object.values(fields).every((v) => v === 0)) continue;
+      const at = {
+        at: now,
+        ops: (fields.reads ?? 0) + (fields.writes ?? 0),
+        opsTime: (fields.read_time ?? 0) + (fields.write_time ?? 0),
+        ioTime: fields.io_time ?? 0,
+      };
+      this.lastDiskio.set(name, at);
+      // Telegraf's io_await, io_svctm (ms per operation) and io_util (% of the time busy) over
+      // the time since the previous cycle; the first cycle has no previous reading.
+      const before = previous.get(name);
+      if (before !== undefined && now > before.at && at.ops >= before.ops) {
+        const ops = at.ops - before.ops;
+        fields.io_await = ops > 0 ? (at.opsTime - before.opsTime) / ops : 0;
+        fields.io_svctm = ops > 0 ? (at.ioTime - before.ioTime) / ops : 0;
+        fields.io_util = Math.min(100, (100 * (at.ioTime - before.ioTime)) / (now - before.at));
+      }
       out.push(event({ name: "diskio", tags: { name }, fields, timestamp: now }));
     }
   }
@@ -381,8 +415,24 @@ class SysinfoSource implements PollableSource {
         const flags = this.interfaceFlags(facts, iface);
         if ((flags & IFF_LOOPBACK) !== 0 || (flags & IFF_UP) === 0) continue;
       }
+      fields.speed = this.interfaceSpeed(facts, iface);
       out.push(event({ name: "net", tags: { interface: iface }, fields, timestamp: now }));
     }
+  }
+
+  /** Telegraf's net `speed`: the link's Mbit/s, -1 for a link without one (virtual, down). */
+  private interfaceSpeed(facts: StaticFacts, iface: string): number {
+    let speed = facts.interfaceSpeed.get(iface);
+    if (speed === undefined) {
+      try {
+        speed = Number.parseInt(this.read(`${this.internals.sys}/class/net/${iface}/speed`), 10);
+      } catch {
+        speed = -1;
+      }
+      if (!Number.isFinite(speed)) speed = -1;
+      facts.interfaceSpeed.set(iface, speed);
+    }
+    return speed;
   }
 
   private interfaceFlags(facts: StaticFacts, iface: string): number {
