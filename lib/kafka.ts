@@ -22,13 +22,20 @@ const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.DEBUG]: "debug",
 };
 
+/** Where a kafkajs line goes instead of a logger: the agent's sink rate-limits them. */
+export type KafkaLogRoute = (
+  level: "error" | "warn" | "info" | "debug",
+  fields: Record<string, unknown>,
+  message: string,
+) => void;
+
 /**
- * A kafkajs client whose log lines go to the hostflow logger (or nowhere), so that kafkajs's
- * own console output does not mix with a CLI's.
+ * A kafkajs client whose log lines go to the hostflow logger or a route (or nowhere), so that
+ * kafkajs's own console output does not mix with a CLI's.
  */
 export function createKafka(
   config: Omit<KafkaConfig, "logCreator" | "logLevel">,
-  logger?: Logger,
+  logger?: Logger | KafkaLogRoute,
 ): Kafka {
   fixKafkajsIdleLoop();
   return new Kafka({
@@ -38,7 +45,10 @@ export function createKafka(
       () =>
       ({ namespace, level, log }: LogEntry) => {
         const { message, ...extra } = log;
-        logger?.[LEVELS[level] ?? "info"]({ kafkajs: namespace, ...extra }, message);
+        const name = LEVELS[level] ?? "info";
+        const fields = { kafkajs: namespace, ...extra };
+        if (typeof logger === "function") logger(name, fields, message);
+        else logger?.[name](fields, message);
       },
   });
 }

@@ -12,6 +12,7 @@ import {
 import { createKafka } from "../../lib/kafka.js";
 import type { Logger } from "../../lib/log.js";
 import type { KafkaSinkConfig } from "../config/schema.js";
+import { kafkajsLogRoute } from "./kafka-log.js";
 import type { ProducerLike } from "./kafka-producer.js";
 import type { WireRecord } from "./record.js";
 
@@ -26,8 +27,9 @@ export function kafkajsProducers(
   client: Omit<KafkaConfig, "logCreator" | "logLevel">,
   logger: Logger,
   retry: NonNullable<KafkaConfig["retry"]>,
+  recovering: () => boolean,
 ): () => ProducerLike {
-  const kafka = createKafka(client, logger);
+  const kafka = createKafka(client, kafkajsLogRoute(logger, recovering));
   return () =>
     kafka.producer({
       // Java's murmur2 partitioner (kafkajs 2's default, named to silence its warning): a

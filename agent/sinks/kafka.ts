@@ -102,7 +102,12 @@ export function createKafkaSink(
       producer = new kafka.ReplacingProducer({
         create: createProducer
           ? () => createProducer(client)
-          : kafka.kafkajsProducers(client, logger, KAFKAJS_RETRY),
+          : kafka.kafkajsProducers(
+              client,
+              logger,
+              KAFKAJS_RETRY,
+              () => failuresInARow > 0 || producer?.connected !== true,
+            ),
         connectTimeoutMs,
         sendTimeoutMs,
         disconnectTimeoutMs: DISCONNECT_TIMEOUT_MS,
