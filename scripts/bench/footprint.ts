@@ -9,7 +9,8 @@
  *   and per sample cycle.
  * - wake-ups: voluntary + nonvoluntary context switches of every thread per second.
  * - RSS: steady = median of one reading a second in the window; peak = VmHWM (from start).
- * - first sample: from spawn until the agent's topic holds a new record (delivery included).
+ * - first sample: from spawn until the agent's topic holds a new record (delivery included),
+ *   and the CPU time spent by then (start-up cost, which contention does not stretch).
  * Medians of --runs runs, with the smallest and largest.
  *
  *   npx tsx scripts/bench/footprint.ts [--intervals 10,1] [--runs 3] [--minutes 2] [--warmup 30]
@@ -281,6 +282,7 @@ interface Result {
   steadyRssMb: number;
   peakRssMb: number;
   firstSampleS: number;
+  startCpuMs: number;
   recordsPerCycle: number;
 }
 
@@ -314,12 +316,15 @@ async function runOnce(
       started.push({ spec, child, dir, at: performance.now(), from });
     }
     const first = new Map<string, number>();
+    /** CPU ms spent until the first record was seen: start-up cost, whatever the contention. */
+    const firstCpu = new Map<string, number>();
     const deadline = performance.now() + Math.max(30, 3 * interval) * 1000;
     while (first.size < started.length && performance.now() < deadline) {
       for (const s of started) {
         if (first.has(s.spec.name)) continue;
         if ((await endOffset(admin, s.spec.topic)) > s.from) {
           first.set(s.spec.name, (performance.now() - s.at) / 1000);
+          firstCpu.set(s.spec.name, (await read(s.child.pid as number)).schedNs / 1e6);
         }
       }
       await sleep(20);
@@ -356,6 +361,7 @@ async function runOnce(
         steadyRssMb: median(rss.get(s.spec.name) ?? []) / 1024,
         peakRssMb: end.hwmKb / 1024,
         firstSampleS: first.get(s.spec.name) ?? Number.NaN,
+        startCpuMs: firstCpu.get(s.spec.name) ?? Number.NaN,
         recordsPerCycle: records / cycles,
       });
     }
@@ -421,19 +427,19 @@ try {
       for (const [name, r] of results) {
         all.get(name)?.push(r);
         say(
-          `  ${name}: ${r.schedMsPerS.toFixed(2)} ms/s, ${r.cpuMsPerCycle.toFixed(2)} ms/cycle, ${r.wakeupsPerS.toFixed(0)} wake-ups/s, RSS ${r.steadyRssMb.toFixed(1)} MB (peak ${r.peakRssMb.toFixed(1)}), first sample ${r.firstSampleS.toFixed(2)} s, ${r.recordsPerCycle.toFixed(0)} records/cycle`,
+          `  ${name}: ${r.schedMsPerS.toFixed(2)} ms/s, ${r.cpuMsPerCycle.toFixed(2)} ms/cycle, ${r.wakeupsPerS.toFixed(0)} wake-ups/s, RSS ${r.steadyRssMb.toFixed(1)} MB (peak ${r.peakRssMb.toFixed(1)}), first sample ${r.firstSampleS.toFixed(2)} s (${r.startCpuMs.toFixed(0)} ms CPU), ${r.recordsPerCycle.toFixed(0)} records/cycle`,
         );
       }
     }
     console.log(
       `\ninterval ${interval} s: medians of ${RUNS} runs (smallest–largest)\n\n` +
-        "| agent | CPU ms/cycle | CPU ms/s (sched) | CPU ms/s (utime+stime) | wake-ups/s | steady RSS MB | peak RSS MB | first sample s | records/cycle |\n" +
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| agent | CPU ms/cycle | CPU ms/s (sched) | CPU ms/s (utime+stime) | wake-ups/s | steady RSS MB | peak RSS MB | first sample s | CPU ms to first sample | records/cycle |\n" +
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     );
     for (const [name, rs] of all) {
       const col = (f: (r: Result) => number, d: number) => cell(rs.map(f), d);
       console.log(
-        `| ${name} | ${col((r) => r.cpuMsPerCycle, 2)} | ${col((r) => r.schedMsPerS, 2)} | ${col((r) => r.cpuMsPerS, 2)} | ${col((r) => r.wakeupsPerS, 0)} | ${col((r) => r.steadyRssMb, 1)} | ${col((r) => r.peakRssMb, 1)} | ${col((r) => r.firstSampleS, 2)} | ${col((r) => r.recordsPerCycle, 0)} |`,
+        `| ${name} | ${col((r) => r.cpuMsPerCycle, 2)} | ${col((r) => r.schedMsPerS, 2)} | ${col((r) => r.cpuMsPerS, 2)} | ${col((r) => r.wakeupsPerS, 0)} | ${col((r) => r.steadyRssMb, 1)} | ${col((r) => r.peakRssMb, 1)} | ${col((r) => r.firstSampleS, 2)} | ${col((r) => r.startCpuMs, 0)} | ${col((r) => r.recordsPerCycle, 0)} |`,
       );
     }
   }
