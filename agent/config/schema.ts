@@ -351,11 +351,14 @@ export const FileChannel = Strict(
           "every_commit: a put returns once on disk; interval: synced every fsync_interval (a crash of the OS may lose that much); never: the OS decides",
       },
     ),
-    fsync_interval: Duration({ default: "1s", description: "with fsync: interval" }),
+    fsync_interval: Duration({
+      default: "1s",
+      description: "with fsync: interval, how long after a write it is synced at the latest",
+    }),
     checkpoint_interval: Duration({
       default: "30s",
       description:
-        "how often the take position is checkpointed (replay after a crash starts there)",
+        "how long after the first log write since the last checkpoint the next one is written (replay after a crash starts there; an idle channel writes none)",
     }),
   },
   { description: "a checksummed write-ahead log on disk: survives kill -9 and reboot" },
