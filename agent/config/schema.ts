@@ -212,7 +212,7 @@ export const SysinfoSource = Strict(
     devices: Type.Optional(IncludeExclude("block devices (diskio)", ["sd*", "nvme*"])),
     interfaces: Type.Optional(IncludeExclude("network interfaces", ["eth*", "en*"])),
   },
-  { description: "samples this host with systeminformation" },
+  { description: "samples this host from /proc, /sys and statfs, as Telegraf's inputs do" },
 );
 
 export const SyntheticSource = Strict(

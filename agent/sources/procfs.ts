@@ -1,6 +1,6 @@
 /**
- * Parsers of the Linux /proc files the sysinfo source reads directly, where systeminformation
- * would spawn a process (df, lsblk, ps, a shell around cat). Pure functions of the file text, so
+ * Parsers of the Linux /proc files the sysinfo source reads directly (systeminformation would
+ * spawn a process for most: df, lsblk, ps, a shell around cat). Pure functions of the file text, so
  * tests can feed them fixtures. Field meanings follow proc(5) and gopsutil, which Telegraf uses.
  */
 
