@@ -1,11 +1,12 @@
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
-import { type Endpoints, endpointsFromEnv } from "./endpoints.js";
 import { describeError } from "./errors.js";
-import { HiveClient } from "./hive/client.js";
-import { createKafka, describeKafka } from "./kafka.js";
 import { LOG_FORMATS, setLogFormat } from "./log.js";
 import { projectVersion } from "./project.js";
+
+// The endpoint checks live in ./checks.js and load their clients only when they run; a CLI that
+// does not check imports them from there (the agent never loads the Hive client).
+export { type CheckResult, checkEndpoints, reportChecks } from "./checks.js";
 
 /**
  * The frame of every hostflow CLI: strict yargs, --help and --version, and failures as one line
@@ -53,71 +54,4 @@ export async function runCli(
   } catch (error) {
     fail(error);
   }
-}
-
-export interface CheckResult {
-  what: string;
-  endpoint: string;
-  ok: boolean;
-  detail: string;
-  ms: number;
-}
-
-/** Asks each endpoint a real question (Kafka metadata, HiveServer2 `SELECT 1`). */
-export async function checkEndpoints(
-  endpoints: Endpoints = endpointsFromEnv(),
-  which: { kafka: boolean; hive: boolean },
-): Promise<CheckResult[]> {
-  const checks: Promise<CheckResult>[] = [];
-  if (which.kafka) {
-    checks.push(
-      timed("kafka", endpoints.kafkaBrokers.join(","), async () => {
-        const kafka = createKafka({
-          clientId: "hostflow-check",
-          brokers: endpoints.kafkaBrokers,
-          retry: { retries: 2 },
-        });
-        const { brokers, controller } = await describeKafka(kafka);
-        return `${brokers} broker${brokers === 1 ? "" : "s"}, controller ${controller}`;
-      }),
-    );
-  }
-  if (which.hive) {
-    const { host, port } = endpoints.hive;
-    checks.push(
-      timed("hive", `${host}:${port}`, async () => {
-        const client = await HiveClient.connect({ ...endpoints.hive, connectTimeoutMs: 10_000 });
-        try {
-          await client.query("SELECT 1");
-          return "HiveServer2 session ran SELECT 1";
-        } finally {
-          await client.close();
-        }
-      }),
-    );
-  }
-  return Promise.all(checks);
-}
-
-async function timed(
-  what: string,
-  endpoint: string,
-  probe: () => Promise<string>,
-): Promise<CheckResult> {
-  const started = Date.now();
-  try {
-    return { what, endpoint, ok: true, detail: await probe(), ms: Date.now() - started };
-  } catch (error) {
-    return { what, endpoint, ok: false, detail: describeError(error), ms: Date.now() - started };
-  }
-}
-
-/** Prints check results one per line; exit code 1 when any failed. */
-export function reportChecks(results: CheckResult[]): void {
-  for (const r of results) {
-    console.log(
-      `${r.ok ? "ok  " : "FAIL"} ${r.what.padEnd(6)} ${r.endpoint}  ${r.detail} (${r.ms} ms)`,
-    );
-  }
-  if (results.some((r) => !r.ok)) process.exitCode = 1;
 }

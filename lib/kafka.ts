@@ -7,16 +7,13 @@ import {
   logLevel,
   type SASLOptions,
 } from "kafkajs";
-import type { KafkaConnectionConfig } from "./config/kafka.js";
+import { CLIENT_TIMEOUT_MARGIN_MS, type KafkaConnectionConfig } from "./config/kafka.js";
 import { HostflowError } from "./errors.js";
+import { fixKafkajsIdleLoop } from "./kafkajs-idle.js";
 import type { Logger } from "./log.js";
 import { sleep } from "./timeout.js";
 
-/**
- * A request's `timeout` is what the broker waits (for acks, for fetch data); the client waits a
- * little longer, so that a broker that answers in time is not cut off first.
- */
-export const CLIENT_TIMEOUT_MARGIN_MS = 5_000;
+export { CLIENT_TIMEOUT_MARGIN_MS };
 
 const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.ERROR]: "error",
@@ -25,14 +22,22 @@ const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.DEBUG]: "debug",
 };
 
+/** Where a kafkajs line goes instead of a logger: the agent's sink rate-limits them. */
+export type KafkaLogRoute = (
+  level: "error" | "warn" | "info" | "debug",
+  fields: Record<string, unknown>,
+  message: string,
+) => void;
+
 /**
- * A kafkajs client whose log lines go to the hostflow logger (or nowhere), so that kafkajs's
- * own console output does not mix with a CLI's.
+ * A kafkajs client whose log lines go to the hostflow logger or a route (or nowhere), so that
+ * kafkajs's own console output does not mix with a CLI's.
  */
 export function createKafka(
   config: Omit<KafkaConfig, "logCreator" | "logLevel">,
-  logger?: Logger,
+  logger?: Logger | KafkaLogRoute,
 ): Kafka {
+  fixKafkajsIdleLoop();
   return new Kafka({
     ...config,
     logLevel: logger === undefined ? logLevel.NOTHING : logLevel.INFO,
@@ -40,7 +45,10 @@ export function createKafka(
       () =>
       ({ namespace, level, log }: LogEntry) => {
         const { message, ...extra } = log;
-        logger?.[LEVELS[level] ?? "info"]({ kafkajs: namespace, ...extra }, message);
+        const name = LEVELS[level] ?? "info";
+        const fields = { kafkajs: namespace, ...extra };
+        if (typeof logger === "function") logger(name, fields, message);
+        else logger?.[name](fields, message);
       },
   });
 }

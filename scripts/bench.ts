@@ -5,6 +5,8 @@
  *   sysinfo   scripts/bench/sysinfo.ts
  *   pipeline  scripts/bench/pipeline.ts
  *   channels  scripts/bench/channels.ts
+ *   footprint scripts/bench/footprint.ts: the built agent's CPU, wake-ups and memory beside
+ *             collectd and Telegraf (e.g. footprint --minutes 1 --runs 1 --intervals 10)
  *   collector scripts/bench/collector.ts (needs Kafka and HiveServer2)
  * Arguments after a one-script suite go to its script (e.g. pipeline --runs 5); `agent` runs
  * both scripts with their defaults.
@@ -19,6 +21,7 @@ const SUITES: Record<string, { scripts: string[]; stack: GroupName[] }> = {
   sysinfo: { scripts: ["sysinfo"], stack: [] },
   pipeline: { scripts: ["pipeline"], stack: ["kafka"] },
   channels: { scripts: ["channels"], stack: [] },
+  footprint: { scripts: ["footprint"], stack: ["kafka"] },
   collector: { scripts: ["collector"], stack: ["kafka", "hive"] },
 };
 

@@ -59,6 +59,7 @@ export function createMemoryChannel(
     }),
     put: (events, signal) => queue.put(events, signal),
     take: (max, waitMs, signal) => queue.take(max, waitMs, signal),
+    waitForEvents: (count, waitMs, signal) => queue.waitForEvents(count, waitMs, signal),
     size: () => queue.size(),
     fill: () => queue.fill(),
   };

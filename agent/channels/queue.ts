@@ -374,6 +374,20 @@ export class TransactionalQueue<E extends QueueEntry, P> {
     return this.openTake(entries);
   }
 
+  /**
+   * Resolves once at least `count` events are ready to take, `ms` have passed (no timer when
+   * infinite), `signal` aborts or the queue closes: a sink waits here without waking while the
+   * channel stays empty.
+   */
+  async waitForEvents(count: number, ms: number, signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.ready.length < count && !this.closed && !signal?.aborted) {
+      const left = deadline - Date.now();
+      if (left <= 0) return;
+      await this.data.wait(left, signal);
+    }
+  }
+
   private openTake(entries: E[]): Take {
     const events = entries.length === 0 ? [] : this.store.materialize(entries);
     if (entries.length > 0) this.open.add(entries);

@@ -149,7 +149,8 @@ const schedule = {
   }),
   jitter: Duration({
     default: "0s",
-    description: "random delay up to this added to each cycle, to spread a fleet's load",
+    description:
+      "random delay up to this added to each cycle after the first (which runs at start), to spread a fleet's load",
   }),
   cron: Type.Optional(
     Type.String({
@@ -211,7 +212,7 @@ export const SysinfoSource = Strict(
     devices: Type.Optional(IncludeExclude("block devices (diskio)", ["sd*", "nvme*"])),
     interfaces: Type.Optional(IncludeExclude("network interfaces", ["eth*", "en*"])),
   },
-  { description: "samples this host with systeminformation" },
+  { description: "samples this host from /proc, /sys and statfs, as Telegraf's inputs do" },
 );
 
 export const SyntheticSource = Strict(
@@ -350,11 +351,14 @@ export const FileChannel = Strict(
           "every_commit: a put returns once on disk; interval: synced every fsync_interval (a crash of the OS may lose that much); never: the OS decides",
       },
     ),
-    fsync_interval: Duration({ default: "1s", description: "with fsync: interval" }),
+    fsync_interval: Duration({
+      default: "1s",
+      description: "with fsync: interval, how long after a write it is synced at the latest",
+    }),
     checkpoint_interval: Duration({
       default: "30s",
       description:
-        "how often the take position is checkpointed (replay after a crash starts there)",
+        "how long after the first log write since the last checkpoint the next one is written (replay after a crash starts there; an idle channel writes none)",
     }),
   },
   { description: "a checksummed write-ahead log on disk: survives kill -9 and reboot" },

@@ -65,6 +65,11 @@ export interface Channel extends Component {
    * the transaction rolls back.
    */
   take(max: number, waitMs: number, signal?: AbortSignal): Promise<Take>;
+  /**
+   * Resolves once at least `count` events are ready to take, after `waitMs` (Infinity: no
+   * timer at all), when `signal` aborts or the channel stops, whichever comes first.
+   */
+  waitForEvents(count: number, waitMs: number, signal?: AbortSignal): Promise<void>;
   /** Events committed by puts and not yet committed by takes (in-flight takes included). */
   size(): number;
   /** size relative to the capacity (events or bytes, whichever is fuller), 0 … 1. */

@@ -72,11 +72,18 @@ export class SinkRunner {
       jitter: retry.jitter,
     });
     const signal = this.stopping.signal;
+    const { batchSize, lingerMs } = this.options;
+    // Waiting for events ends on stop() too, so that a drain starts at once.
+    const idle = AbortSignal.any([signal, this.draining.signal]);
     while (!signal.aborted) {
       if (this.draining.signal.aborted && this.channel.size() === 0) break;
       let take: Awaited<ReturnType<Channel["take"]>>;
       try {
-        take = await this.channel.take(this.options.batchSize, this.options.lingerMs, signal);
+        // Nothing is due while the channel is empty: wait for an event without any timer, then
+        // give the batch up to `linger` to fill (one timer per batch, none when it is full).
+        await this.channel.waitForEvents(1, Number.POSITIVE_INFINITY, idle);
+        if (lingerMs > 0) await this.channel.waitForEvents(batchSize, lingerMs, idle);
+        take = await this.channel.take(batchSize, 0, signal);
       } catch (error) {
         if (signal.aborted) break;
         this.report(error);
@@ -85,6 +92,8 @@ export class SinkRunner {
       }
       if (take.events.length === 0) {
         await take.commit();
+        // Draining while every event left is in another runner's take: look again shortly.
+        if (this.draining.signal.aborted) await pause(Math.max(lingerMs, 10), signal);
         continue;
       }
       const started = performance.now();

@@ -71,10 +71,15 @@ export class PollingRunner {
       });
       return;
     }
-    // Drift-free: cycles are due at start + k × interval, each delayed by its own jitter.
+    // Drift-free: cycles are due at start + k × interval, each after the first delayed by its
+    // own jitter. The first runs at once: a restarted agent reports without waiting, and a
+    // fleet's later cycles are still spread.
     let due = Date.now();
+    let first = true;
     const plan = () => {
-      const delay = Math.max(0, due - Date.now()) + Math.random() * this.schedule.jitterMs;
+      const jitter = first ? 0 : Math.random() * this.schedule.jitterMs;
+      first = false;
+      const delay = Math.max(0, due - Date.now()) + jitter;
       this.timer = setTimeout(() => {
         due += this.schedule.intervalMs;
         this.tick();

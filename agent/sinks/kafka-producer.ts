@@ -183,9 +183,12 @@ export class ReplacingProducer {
       );
     }
     if (!isBatchError(error)) {
+      const worked = slot.connected;
       this.#retire(slot);
       if (!replaced && !this.#closed) {
-        this.#options.logger.warn(
+        // At warn when a producer that worked is retired; during an outage each new producer
+        // that cannot connect is retired too, and the runner already reports that every 5 s.
+        this.#options.logger[worked ? "warn" : "debug"](
           { generation: slot.generation, code: mapped.code, phase },
           "kafka: retired the producer after a failure; the next write connects a new one",
         );

@@ -1,17 +1,10 @@
-import {
-  CompressionTypes,
-  type KafkaConfig,
-  type Message,
-  Partitioners,
-  type ProducerBatch,
-} from "kafkajs";
+import type { KafkaConfig } from "kafkajs";
+import { CLIENT_TIMEOUT_MARGIN_MS } from "../../lib/config/kafka.js";
 import { describeError, HostflowError } from "../../lib/errors.js";
-import { CLIENT_TIMEOUT_MARGIN_MS, createKafka, kafkaClientConfig } from "../../lib/kafka.js";
 import type { KafkaSinkConfig } from "../config/schema.js";
 import type { Channel, ChannelEvent, ComponentContext, Health, Sink } from "../core/types.js";
-import { isTooLarge } from "./kafka-errors.js";
-import { type ProducerLike, ReplacingProducer } from "./kafka-producer.js";
-import { createRecordBuilder, type WireRecord } from "./record.js";
+import type { ProducerLike, ReplacingProducer } from "./kafka-producer.js";
+import { createRecordBuilder } from "./record.js";
 
 /**
  * kafkajs's own retries stay short: the runner retries the whole batch with its backoff (up to
@@ -22,9 +15,6 @@ export const KAFKAJS_RETRY = { retries: 2, initialRetryTime: 300, maxRetryTime: 
 
 /** How long stop() waits for the producer to disconnect. */
 const DISCONNECT_TIMEOUT_MS = 3_000;
-
-const ACKS = { all: -1, leader: 1, none: 0 } as const;
-const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP } as const;
 
 export interface KafkaSinkDeps {
   /**
@@ -69,6 +59,8 @@ export function createKafkaSink(
     CLIENT_TIMEOUT_MARGIN_MS;
 
   let producer: ReplacingProducer | undefined;
+  /** The kafkajs side of the sink, loaded by start(). */
+  let kafka: typeof import("./kafka-client.js") | undefined;
   /** The last failure of a write or a connect, cleared by a connect or a write that works. */
   let lastError: HostflowError | undefined;
   let failuresInARow = 0;
@@ -103,9 +95,19 @@ export function createKafkaSink(
     type: "kafka",
 
     async start() {
-      const client = await kafkaClientConfig(options, KAFKAJS_RETRY);
-      producer = new ReplacingProducer({
-        create: createProducer ? () => createProducer(client) : kafkajsProducers(client, logger),
+      // kafkajs is loaded here, by the first kafka sink that starts: a config without one never
+      // loads it.
+      kafka = await import("./kafka-client.js");
+      const client = await kafka.kafkaClientConfig(options, KAFKAJS_RETRY);
+      producer = new kafka.ReplacingProducer({
+        create: createProducer
+          ? () => createProducer(client)
+          : kafka.kafkajsProducers(
+              client,
+              logger,
+              KAFKAJS_RETRY,
+              () => failuresInARow > 0 || producer?.connected !== true,
+            ),
         connectTimeoutMs,
         sendTimeoutMs,
         disconnectTimeoutMs: DISCONNECT_TIMEOUT_MS,
@@ -136,12 +138,13 @@ export function createKafkaSink(
 
     async write(events: readonly ChannelEvent[], channel: Channel) {
       if (events.length === 0) return;
-      if (!producer) {
+      if (!producer || !kafka) {
         throw new HostflowError("HF_SINK_WRITE", `kafka sink ${name} was not started`, {
           context: { sink: name },
         });
       }
       const sender = producer;
+      const { isTooLarge, toProducerBatch } = kafka;
       // A batch the broker refuses as too large (message.max.bytes: one partition's records
       // of a batch travel as one record batch) goes again in halves, in order, down to single
       // records; only a record too large by itself stays refused. Were it kept whole, it would
@@ -168,47 +171,5 @@ export function createKafkaSink(
       succeeded();
       ctx.metrics.count(name, "sink", "written", events.length);
     },
-  };
-}
-
-function kafkajsProducers(
-  client: Omit<KafkaConfig, "logCreator" | "logLevel">,
-  logger: ComponentContext["logger"],
-): () => ProducerLike {
-  const kafka = createKafka(client, logger);
-  return () =>
-    kafka.producer({
-      // Java's murmur2 partitioner (kafkajs 2's default, named to silence its warning): a
-      // host's records land in the partition Java and librdkafka producers would choose.
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry: KAFKAJS_RETRY,
-      idempotent: false,
-      // One request per broker at a time: a retried request cannot overtake a later one, so a
-      // host's records keep their order within the partition.
-      maxInFlightRequests: 1,
-      // The broker's auto.create.topics.enable decides, as for any producer.
-      allowAutoTopicCreation: true,
-    });
-}
-
-/** One sendBatch per batch: the records grouped by topic, each topic's in batch order. */
-export function toProducerBatch(
-  records: readonly WireRecord[],
-  options: Pick<KafkaSinkConfig, "acks" | "compression" | "request_timeout">,
-): ProducerBatch {
-  const byTopic = new Map<string, Message[]>();
-  for (const record of records) {
-    let messages = byTopic.get(record.topic);
-    if (!messages) {
-      messages = [];
-      byTopic.set(record.topic, messages);
-    }
-    messages.push({ key: record.key, value: record.value, headers: record.headers });
-  }
-  return {
-    acks: ACKS[options.acks],
-    compression: COMPRESSION[options.compression],
-    timeout: options.request_timeout,
-    topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
   };
 }

@@ -1,6 +1,6 @@
 /**
- * Parsers of the Linux /proc files the sysinfo source reads directly, where systeminformation
- * would spawn a process (df, lsblk, ps, a shell around cat). Pure functions of the file text, so
+ * Parsers of the Linux /proc files the sysinfo source reads directly (systeminformation would
+ * spawn a process for most: df, lsblk, ps, a shell around cat). Pure functions of the file text, so
  * tests can feed them fixtures. Field meanings follow proc(5) and gopsutil, which Telegraf uses.
  */
 
@@ -100,6 +100,77 @@ export function parsePhysicalFilesystems(filesystems: string): Set<string> {
     if (flag === "" && type) result.add(type.trim());
   }
   return result;
+}
+
+/**
+ * /proc/meminfo as numbers: sizes (the lines in kB) in bytes, counts (HugePages_*) as they are.
+ * A key the kernel does not have (HighTotal on 64-bit) is absent.
+ */
+export function parseMeminfo(meminfo: string): Map<string, number> {
+  const result = new Map<string, number>();
+  for (const line of meminfo.split("\n")) {
+    const colon = line.indexOf(":");
+    if (colon < 0) continue;
+    const [value = "", unit] = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/);
+    const n = Number(value);
+    if (Number.isFinite(n)) result.set(line.slice(0, colon), unit === "kB" ? n * 1024 : n);
+  }
+  return result;
+}
+
+/**
+ * Telegraf's mem fields (1.36, Linux: gopsutil's VirtualMemory) from parsed /proc/meminfo:
+ * cached includes SReclaimable and used is what is neither free, buffers nor cache, as free(1)
+ * counts them.
+ */
+export function memFields(m: ReadonlyMap<string, number>): Record<string, number> {
+  const kb = (key: string) => m.get(key) ?? 0;
+  const total = kb("MemTotal");
+  const free = kb("MemFree");
+  const buffered = kb("Buffers");
+  const sreclaimable = kb("SReclaimable");
+  const cached = kb("Cached") + sreclaimable;
+  const available = m.get("MemAvailable") ?? free + buffered + cached;
+  const used = total - free - buffered - cached;
+  return {
+    total,
+    available,
+    used,
+    used_percent: total > 0 ? (100 * used) / total : 0,
+    available_percent: total > 0 ? (100 * available) / total : 0,
+    free,
+    buffered,
+    cached,
+    active: kb("Active"),
+    inactive: kb("Inactive"),
+    shared: kb("Shmem"),
+    slab: kb("Slab"),
+    sreclaimable,
+    sunreclaim: kb("SUnreclaim"),
+    dirty: kb("Dirty"),
+    write_back: kb("Writeback"),
+    write_back_tmp: kb("WritebackTmp"),
+    mapped: kb("Mapped"),
+    page_tables: kb("PageTables"),
+    swap_cached: kb("SwapCached"),
+    swap_total: kb("SwapTotal"),
+    swap_free: kb("SwapFree"),
+    commit_limit: kb("CommitLimit"),
+    committed_as: kb("Committed_AS"),
+    high_total: kb("HighTotal"),
+    high_free: kb("HighFree"),
+    low_total: kb("LowTotal"),
+    low_free: kb("LowFree"),
+    vmalloc_total: kb("VmallocTotal"),
+    vmalloc_used: kb("VmallocUsed"),
+    vmalloc_chunk: kb("VmallocChunk"),
+    huge_pages_total: kb("HugePages_Total"),
+    huge_pages_free: kb("HugePages_Free"),
+    huge_page_size: kb("Hugepagesize"),
+  };
 }
 
 /** The fields of Telegraf's diskio input, by device name, from /proc/diskstats. */

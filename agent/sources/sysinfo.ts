@@ -2,12 +2,12 @@
  * Samples this host as Telegraf's cpu, mem, swap, system, disk, diskio, net and processes inputs
  * do, with their measurement, tag and field names.
  *
- * Cost is the point: the agent runs on every server. systeminformation is used where it reads
- * /proc without spawning — `mem()` for mem and swap. Its other functions for these
- * measurements spawn a process each call (currentLoad: a shell around `cat /proc/stat`; fsSize:
- * `df`; disksIO and fsStats: `lsblk`; networkStats: a shell per interface; processes: `ps`;
- * time: `date`), so those are read here from /proc and with Node's own os and fs calls
- * (statfs on the mount points of /proc/mounts). Facts that rarely change (mounts, file system
+ * Cost is the point: the agent runs on every server. Everything is read here from /proc and with
+ * Node's own os and fs calls (statfs on the mount points of /proc/mounts): systeminformation's
+ * functions for these measurements spawn a process each call (currentLoad: a shell around
+ * `cat /proc/stat`; fsSize: `df`; disksIO and fsStats: `lsblk`; networkStats: a shell per
+ * interface; processes: `ps`; time: `date`), and loading it for its `mem()` alone cost ~10 MB
+ * of RSS, so mem and swap read /proc/meminfo too (with Telegraf's 34 mem fields). Facts that rarely change (mounts, file system
  * types, interface flags, the CPU count) are refreshed every minute, not every cycle.
  *
  * cpu usage_* are shares of the time since the previous reading. start() takes the first
@@ -18,7 +18,6 @@
 import { closeSync, openSync, readdirSync, readSync, type StatsFs } from "node:fs";
 import { statfs } from "node:fs/promises";
 import { cpus, loadavg, uptime } from "node:os";
-import { mem, type Systeminformation } from "systeminformation";
 import { describeError, HostflowError } from "../../lib/errors.js";
 import { compileIncludeExclude, type Matcher } from "../../lib/glob.js";
 import type { Sample } from "../../lib/wire.js";
@@ -31,8 +30,10 @@ import {
   cpuUsage,
   emptyProcessCounts,
   type Mount,
+  memFields,
   parseCpuTimes,
   parseDiskstats,
+  parseMeminfo,
   parseMounts,
   parseNetDev,
   parsePhysicalFilesystems,
@@ -61,11 +62,12 @@ interface StaticFacts {
   cpuCount: number;
   /** Interface → flags of /sys/class/net/<if>/flags, filled as interfaces are seen. */
   interfaceFlags: Map<string, number>;
+  /** Interface → link speed in Mbit/s (/sys/class/net/<if>/speed; -1 when it has none). */
+  interfaceSpeed: Map<string, number>;
 }
 
 /**
- * For tests and the benchmark: where the kernel's files are (mem and the swap totals come from
- * systeminformation, which always reads /proc/meminfo), and the shortest cpu window.
+ * For tests and the benchmark: where the kernel's files are, and the shortest cpu window.
  */
 export interface SysinfoInternals {
   proc: string;
@@ -102,6 +104,11 @@ class SysinfoSource implements PollableSource {
    */
   private textBuffer = Buffer.alloc(16 * 1024);
   private readonly lastWarn = new Map<string, number>();
+  /** Each device's counters at the previous cycle, for io_await, io_svctm and io_util. */
+  private lastDiskio = new Map<
+    string,
+    { at: number; ops: number; opsTime: number; ioTime: number }
+  >();
   private lastHealth: Health = { ok: true };
 
   constructor(
@@ -143,10 +150,10 @@ class SysinfoSource implements PollableSource {
     const events: AgentEvent[] = [];
     const failed: string[] = [];
     let firstError: unknown;
-    // mem and swap both come from one systeminformation mem() call per cycle.
-    let memory: Promise<Systeminformation.MemData> | undefined;
+    // mem and swap both come from one read of /proc/meminfo per cycle.
+    let memory: Map<string, number> | undefined;
     const memData = () => {
-      memory ??= mem();
+      memory ??= parseMeminfo(this.read(`${this.internals.proc}/meminfo`));
       return memory;
     };
     for (const measurement of this.options.measurements) {
@@ -179,16 +186,16 @@ class SysinfoSource implements PollableSource {
     measurement: Measurement,
     now: number,
     facts: StaticFacts,
-    memData: () => Promise<Systeminformation.MemData>,
+    memData: () => Map<string, number>,
     out: AgentEvent[],
   ): Promise<void> {
     switch (measurement) {
       case "cpu":
         return this.sampleCpu(now, out);
       case "mem":
-        return this.sampleMem(now, await memData(), out);
+        return this.sampleMem(now, memData(), out);
       case "swap":
-        return this.sampleSwap(now, await memData(), out);
+        return this.sampleSwap(now, memData(), out);
       case "system":
         return this.sampleSystem(now, facts, out);
       case "disk":
@@ -220,7 +227,14 @@ class SysinfoSource implements PollableSource {
       mountsError = error;
     }
     const cpuCount = cpus().length || this.facts?.cpuCount || 1;
-    this.facts = { readAt: now, mounts, mountsError, cpuCount, interfaceFlags: new Map() };
+    this.facts = {
+      readAt: now,
+      mounts,
+      mountsError,
+      cpuCount,
+      interfaceFlags: new Map(),
+      interfaceSpeed: new Map(),
+    };
     return this.facts;
   }
 
@@ -248,46 +262,24 @@ class SysinfoSource implements PollableSource {
   }
 
   /** Telegraf (gopsutil) counts SReclaimable as cached and used = total - free - buffers - cached. */
-  private sampleMem(now: number, m: Systeminformation.MemData, out: AgentEvent[]): void {
-    const cached = m.cached + m.reclaimable;
-    const used = m.total - m.free - m.buffers - cached;
-    out.push(
-      event({
-        name: "mem",
-        tags: {},
-        fields: {
-          total: m.total,
-          available: m.available,
-          used,
-          used_percent: m.total > 0 ? (100 * used) / m.total : 0,
-          available_percent: m.total > 0 ? (100 * m.available) / m.total : 0,
-          free: m.free,
-          buffered: m.buffers,
-          cached,
-          slab: m.slab,
-          sreclaimable: m.reclaimable,
-          sunreclaim: Math.max(0, m.slab - m.reclaimable),
-          dirty: m.dirty ?? 0,
-          write_back: m.writeback ?? 0,
-          swap_total: m.swaptotal,
-          swap_free: m.swapfree,
-        },
-        timestamp: now,
-      }),
-    );
+  private sampleMem(now: number, m: Map<string, number>, out: AgentEvent[]): void {
+    out.push(event({ name: "mem", tags: {}, fields: memFields(m), timestamp: now }));
   }
 
-  private sampleSwap(now: number, m: Systeminformation.MemData, out: AgentEvent[]): void {
+  private sampleSwap(now: number, m: Map<string, number>, out: AgentEvent[]): void {
+    const total = m.get("SwapTotal") ?? 0;
+    const free = m.get("SwapFree") ?? 0;
+    const used = total - free;
     const { pswpin, pswpout } = parseSwapPaging(this.read(`${this.internals.proc}/vmstat`));
     out.push(
       event({
         name: "swap",
         tags: {},
         fields: {
-          total: m.swaptotal,
-          used: m.swapused,
-          free: m.swapfree,
-          used_percent: m.swaptotal > 0 ? (100 * m.swapused) / m.swaptotal : 0,
+          total,
+          used,
+          free,
+          used_percent: total > 0 ? (100 * used) / total : 0,
           in: pswpin * SWAP_PAGE_BYTES,
           out: pswpout * SWAP_PAGE_BYTES,
         },
@@ -356,6 +348,8 @@ class SysinfoSource implements PollableSource {
             inodes_total: result.files,
             inodes_free: result.ffree,
             inodes_used: result.files - result.ffree,
+            inodes_used_percent:
+              result.files > 0 ? (100 * (result.files - result.ffree)) / result.files : 0,
           },
           timestamp: now,
         }),
@@ -388,8 +382,28 @@ class SysinfoSource implements PollableSource {
   }
 
   private sampleDiskio(now: number, out: AgentEvent[]): void {
+    const previous = this.lastDiskio;
+    this.lastDiskio = new Map();
     for (const [name, fields] of parseDiskstats(this.read(`${this.internals.proc}/diskstats`))) {
       if (!this.deviceFilter(name)) continue;
+      // As Telegraf: a device that never did any I/O (an unused loop or zram device) is left out.
+      if (Object.values(fields).every((v) => v === 0)) continue;
+      const at = {
+        at: now,
+        ops: (fields.reads ?? 0) + (fields.writes ?? 0),
+        opsTime: (fields.read_time ?? 0) + (fields.write_time ?? 0),
+        ioTime: fields.io_time ?? 0,
+      };
+      this.lastDiskio.set(name, at);
+      // Telegraf's io_await, io_svctm (ms per operation) and io_util (% of the time busy) over
+      // the time since the previous cycle; the first cycle has no previous reading.
+      const before = previous.get(name);
+      if (before !== undefined && now > before.at && at.ops >= before.ops) {
+        const ops = at.ops - before.ops;
+        fields.io_await = ops > 0 ? (at.opsTime - before.opsTime) / ops : 0;
+        fields.io_svctm = ops > 0 ? (at.ioTime - before.ioTime) / ops : 0;
+        fields.io_util = Math.min(100, (100 * (at.ioTime - before.ioTime)) / (now - before.at));
+      }
       out.push(event({ name: "diskio", tags: { name }, fields, timestamp: now }));
     }
   }
@@ -401,8 +415,24 @@ class SysinfoSource implements PollableSource {
         const flags = this.interfaceFlags(facts, iface);
         if ((flags & IFF_LOOPBACK) !== 0 || (flags & IFF_UP) === 0) continue;
       }
+      fields.speed = this.interfaceSpeed(facts, iface);
       out.push(event({ name: "net", tags: { interface: iface }, fields, timestamp: now }));
     }
+  }
+
+  /** Telegraf's net `speed`: the link's Mbit/s, -1 for a link without one (virtual, down). */
+  private interfaceSpeed(facts: StaticFacts, iface: string): number {
+    let speed = facts.interfaceSpeed.get(iface);
+    if (speed === undefined) {
+      try {
+        speed = Number.parseInt(this.read(`${this.internals.sys}/class/net/${iface}/speed`), 10);
+      } catch {
+        speed = -1;
+      }
+      if (!Number.isFinite(speed)) speed = -1;
+      facts.interfaceSpeed.set(iface, speed);
+    }
+    return speed;
   }
 
   private interfaceFlags(facts: StaticFacts, iface: string): number {

@@ -8,6 +8,12 @@ import { isRecord } from "./schema-walk.js";
 import { Duration, Strict } from "./types.js";
 import type { IssueSpec } from "./yaml.js";
 
+/**
+ * A request's `timeout` is what the broker waits (for acks, for fetch data); the client waits a
+ * little longer, so that a broker that answers in time is not cut off first.
+ */
+export const CLIENT_TIMEOUT_MARGIN_MS = 5_000;
+
 /** The connection options, to spread into a component's schema; clientId is its default client id. */
 export function kafkaConnection(clientId: string) {
   return {

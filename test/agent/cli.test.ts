@@ -102,3 +102,15 @@ test("--dry-run and --once exclude each other", (t) => {
   t.is(result.status, 1);
   t.regex(result.stderr, /--dry-run and --once exclude each other/);
 });
+
+test("run with an option it does not know is still refused with the usage (run's own parser hands it to yargs)", (t) => {
+  const result = agent(["run", "-c", "conf/agent.yaml", "--bogus"]);
+  t.is(result.status, 1);
+  t.regex(result.stderr, /Unknown argument: bogus/);
+});
+
+test("run reports a config that does not load as one line, exit 1", (t) => {
+  const result = agent(["run", "-c", "/nonexistent/agent.yaml"]);
+  t.is(result.status, 1);
+  t.regex(result.stderr, /^hostflow-agent: HF_CONFIG_\w+: /);
+});

@@ -8,11 +8,13 @@
  *   next seq), then PUT (seq + the event's JSON) and TAKE (the seq ranges committed by a take,
  *   or evicted by drop_oldest).
  * - `checkpoint`: one record (epoch, next seq, a log position P, the seqs live at P as ranges),
- *   replaced atomically (temp, fsync, rename, fsync dir) every checkpoint_interval and at stop.
+ *   replaced atomically (temp, fsync, rename, fsync dir) checkpoint_interval after the first log
+ *   write since the last checkpoint (an idle channel sets no timer) and at stop.
  * - `lock`: O_EXCL, the owner's pid; a lock whose pid is dead is taken over.
  *
  * Put: the batch is serialized once, its PUT records go out as ONE write, then one fdatasync with
- * fsync=every_commit (interval: a timer syncs; never: the OS does). Only then are the events in
+ * fsync=every_commit (interval: a timer armed by the first write since the last sync syncs it
+ * fsync_interval later; never: the OS does). Only then are the events in
  * the queue and the put resolved. Seqs are assigned in put order and never reused: the next seq
  * after a restart is one more than the highest ever seen (in a checkpoint, header, PUT or TAKE).
  * Take commit: one small TAKE record, written and synced the same way (group commit: a put and
@@ -92,7 +94,35 @@ export function createFileChannel(
   const segmentLive = new Map<number, number>();
   let lastIoErrorAt = 0;
   let lastIoError: string | undefined;
-  const timers: NodeJS.Timeout[] = [];
+  /**
+   * Timers run only when something is due: a log append arms the checkpoint (and, with
+   * fsync=interval, the sync) for `checkpoint_interval` (`fsync_interval`) later, unless it is
+   * armed already; an idle channel has no timer at all.
+   */
+  let checkpointTimer: NodeJS.Timeout | undefined;
+  let syncTimer: NodeJS.Timeout | undefined;
+  const appended = () => {
+    if (state !== "running") return;
+    checkpointTimer ??= setTimeout(
+      () => {
+        checkpointTimer = undefined;
+        void periodicCheckpoint();
+      },
+      Math.max(1, options.checkpoint_interval),
+    ).unref();
+    if (options.fsync === "interval") {
+      syncTimer ??= setTimeout(
+        () => {
+          syncTimer = undefined;
+          wal?.sync().catch((error: unknown) => {
+            ioFailed(error);
+            log.error({ err: error }, `channel ${name}: fsync failed`);
+          });
+        },
+        Math.max(1, options.fsync_interval),
+      ).unref();
+    }
+  };
 
   const notRunning = () =>
     new HostflowError(
@@ -188,6 +218,7 @@ export function createFileChannel(
         segment: at.segment,
       }));
       segmentLive.set(at.segment, (segmentLive.get(at.segment) ?? 0) + entries.length);
+      appended();
       if (evicted.length > 0) {
         forget(evicted);
         await deleteDeadSegments();
@@ -210,6 +241,7 @@ export function createFileChannel(
         } catch (error) {
           failIo(error, "take commit");
         }
+        appended();
         forget(entries);
         await deleteDeadSegments();
         updateBytes();
@@ -300,7 +332,7 @@ export function createFileChannel(
         throw error;
       });
       try {
-        const recovered = await recover(dir, name, log);
+        const recovered = await recover(dir, log);
         epoch = recovered.epoch ?? randomBytes(6).toString("hex");
         const e = epoch;
         checkpointBytes = recovered.checkpointBytes;
@@ -343,23 +375,6 @@ export function createFileChannel(
         await deleteDeadSegments();
         await checkpoint(q, w, q.readyEntries());
         q.updateGauges();
-        if (options.fsync === "interval") {
-          timers.push(
-            setInterval(
-              () => {
-                w.sync().catch((error: unknown) => {
-                  ioFailed(error);
-                  log.error({ err: error }, `channel ${name}: fsync failed`);
-                });
-              },
-              Math.max(1, options.fsync_interval),
-            ),
-          );
-        }
-        timers.push(
-          setInterval(() => void periodicCheckpoint(), Math.max(1, options.checkpoint_interval)),
-        );
-        for (const timer of timers) timer.unref();
         log.info(
           {
             stream: `${name}@${epoch}`,
@@ -389,7 +404,8 @@ export function createFileChannel(
       }
       const q = queue;
       const w = wal;
-      for (const timer of timers) clearInterval(timer);
+      clearTimeout(checkpointTimer);
+      clearTimeout(syncTimer);
       state = "stopped";
       const { ready, inFlight } = await q.close();
       try {
@@ -422,6 +438,8 @@ export function createFileChannel(
       running().queue.put(events, signal),
     take: async (max: number, waitMs: number, signal?: AbortSignal) =>
       running().queue.take(max, waitMs, signal),
+    waitForEvents: async (count: number, waitMs: number, signal?: AbortSignal) =>
+      running().queue.waitForEvents(count, waitMs, signal),
     size: () => queue?.size() ?? 0,
     fill: () => queue?.fill() ?? 0,
   };

@@ -24,6 +24,7 @@ function running(pid: number): boolean {
 export async function acquireLock(
   dir: string,
   channel: string,
+  /** Bound to the channel already (`channel` is not repeated in the lines). */
   logger: Logger,
 ): Promise<() => Promise<void>> {
   const path = join(dir, LOCK_FILE);
@@ -56,7 +57,7 @@ export async function acquireLock(
       );
     }
     logger.warn(
-      { channel, path, stalePid: Number.isNaN(pid) ? text.trim() : pid },
+      { path, stalePid: Number.isNaN(pid) ? text.trim() : pid },
       "taking over the lock of a process that no longer runs",
     );
     await unlink(path).catch(() => undefined);

@@ -31,12 +31,12 @@ export interface Recovered {
   tornBytes: number;
 }
 
-export async function recover(dir: string, channel: string, logger: Logger): Promise<Recovered> {
+export async function recover(dir: string, logger: Logger): Promise<Recovered> {
   const read = await readCheckpoint(dir);
   const checkpoint: Checkpoint | undefined = read.ok ? read.checkpoint : undefined;
   if (!read.ok && !read.missing) {
     logger.warn(
-      { channel, reason: read.reason },
+      { reason: read.reason },
       "the checkpoint is unreadable; replaying every segment instead",
     );
   }
@@ -81,7 +81,7 @@ export async function recover(dir: string, channel: string, logger: Logger): Pro
           }
           segments.set(segment, item.offset);
           logger.warn(
-            { channel, segment, offset: item.offset, bytes: tornBytes },
+            { segment, offset: item.offset, bytes: tornBytes },
             "cut off a torn record at the end of the log (the agent stopped mid-write); the put it belonged to had not returned",
           );
           break;
@@ -89,7 +89,7 @@ export async function recover(dir: string, channel: string, logger: Logger): Pro
         damagedAt = item.offset;
         damaged++;
         logger.error(
-          { channel, segment, offset: item.offset, resumeAt: item.resumeAt ?? buf.length },
+          { segment, offset: item.offset, resumeAt: item.resumeAt ?? buf.length },
           `damaged record in ${path}: skipping ${(item.resumeAt ?? buf.length) - item.offset} bytes`,
         );
         continue;
@@ -101,7 +101,7 @@ export async function recover(dir: string, channel: string, logger: Logger): Pro
             if (epoch === undefined) epoch = header.epoch;
             else if (epoch !== header.epoch) {
               logger.warn(
-                { channel, segment, epoch, segmentEpoch: header.epoch },
+                { segment, epoch, segmentEpoch: header.epoch },
                 "segment from another epoch",
               );
             }

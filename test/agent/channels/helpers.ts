@@ -2,6 +2,7 @@ import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
+import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { FileChannelConfig, MemoryChannelConfig } from "../../../agent/config/schema.js";
 import { AgentMetrics } from "../../../agent/core/metrics.js";
 import type { AgentEvent, ComponentContext } from "../../../agent/core/types.js";
@@ -13,16 +14,38 @@ export interface LogLine {
   [key: string]: unknown;
 }
 
-/** A context whose logger keeps its lines (warn and up) for the test to look at. */
-export function testContext(capture = false): ComponentContext & { lines: LogLine[] } {
+/**
+ * A context whose logger keeps its lines (warn and up) for the test to look at; `repeated`
+ * holds the raw lines that name a key twice in one object (JSON.parse would keep the last).
+ */
+export function testContext(
+  capture = false,
+): ComponentContext & { lines: LogLine[]; repeated: string[] } {
   const lines: LogLine[] = [];
+  const repeated: string[] = [];
   const logger = capture
     ? pino(
         { level: "warn" },
-        { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
+        {
+          write: (line: string) => {
+            if (repeatsAKey(line)) repeated.push(line);
+            lines.push(JSON.parse(line) as LogLine);
+          },
+        },
       )
     : createLogger("test", "silent");
-  return { agentId: "test", logger, metrics: new AgentMetrics(), lines };
+  return { agentId: "test", logger, metrics: new AgentMetrics(), lines, repeated };
+}
+
+/** JSON is YAML, and the YAML parser refuses a key twice in one map (at any depth). */
+function repeatsAKey(line: string): boolean {
+  try {
+    parseYaml(line);
+    return false;
+  } catch (error) {
+    if (error instanceof YAMLParseError && error.code === "DUPLICATE_KEY") return true;
+    throw error;
+  }
 }
 
 export const WARN = 40;

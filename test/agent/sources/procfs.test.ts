@@ -4,8 +4,10 @@ import {
   countUtmpUsers,
   cpuUsage,
   emptyProcessCounts,
+  memFields,
   parseCpuTimes,
   parseDiskstats,
+  parseMeminfo,
   parseMounts,
   parseNetDev,
   parsePhysicalFilesystems,
@@ -157,4 +159,49 @@ test("process stat: state after the last ')', threads from field 20", (t) => {
     total: 6,
     total_threads: 13 + 2 + 1 + 1 + 4 + 1,
   });
+});
+
+test("meminfo: Telegraf's 34 mem fields in bytes (huge page counts as counts); cached includes SReclaimable", (t) => {
+  const m = parseMeminfo(
+    [
+      "MemTotal:        8000000 kB",
+      "MemFree:         1000000 kB",
+      "MemAvailable:    5000000 kB",
+      "Buffers:          200000 kB",
+      "Cached:          3000000 kB",
+      "SwapCached:         1000 kB",
+      "Active:          2500000 kB",
+      "Inactive:        2000000 kB",
+      "SwapTotal:       2000000 kB",
+      "SwapFree:        1500000 kB",
+      "Dirty:              1200 kB",
+      "Writeback:             4 kB",
+      "Mapped:           400000 kB",
+      "Shmem:             50000 kB",
+      "Slab:             600000 kB",
+      "SReclaimable:     500000 kB",
+      "SUnreclaim:       100000 kB",
+      "PageTables:        20000 kB",
+      "WritebackTmp:          0 kB",
+      "CommitLimit:     6000000 kB",
+      "Committed_AS:    7000000 kB",
+      "VmallocTotal:   34359738367 kB",
+      "VmallocUsed:       30000 kB",
+      "VmallocChunk:          0 kB",
+      "HugePages_Total:       4",
+      "HugePages_Free:        3",
+      "Hugepagesize:       2048 kB",
+    ].join("\n"),
+  );
+  const f = memFields(m);
+  t.is(Object.keys(f).length, 34);
+  t.is(f.total, 8_000_000 * 1024);
+  t.is(f.cached, 3_500_000 * 1024);
+  t.is(f.used, (8_000_000 - 1_000_000 - 200_000 - 3_500_000) * 1024);
+  t.is(f.available_percent, 62.5);
+  t.is(f.shared, 50_000 * 1024);
+  t.is(f.committed_as, 7_000_000 * 1024);
+  t.is(f.huge_pages_total, 4);
+  t.is(f.huge_page_size, 2048 * 1024);
+  t.is(f.high_total, 0, "absent on 64-bit kernels: 0, as Telegraf reports it");
 });

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import test from "ava";
 import type { SysinfoSourceConfig } from "../../../agent/config/schema.js";
 import type { AgentEvent } from "../../../agent/core/types.js";
@@ -54,10 +57,46 @@ const FIELDS: Record<string, string[]> = {
     "free",
     "cached",
     "buffered",
+    // Telegraf 1.36's other mem fields (issue 13)
+    "active",
+    "inactive",
+    "shared",
+    "slab",
+    "sreclaimable",
+    "sunreclaim",
+    "dirty",
+    "write_back",
+    "write_back_tmp",
+    "mapped",
+    "page_tables",
+    "swap_cached",
+    "swap_total",
+    "swap_free",
+    "commit_limit",
+    "committed_as",
+    "high_total",
+    "high_free",
+    "low_total",
+    "low_free",
+    "vmalloc_total",
+    "vmalloc_used",
+    "vmalloc_chunk",
+    "huge_pages_total",
+    "huge_pages_free",
+    "huge_page_size",
   ],
   swap: ["total", "used", "free", "used_percent", "in", "out"],
   system: ["load1", "load5", "load15", "n_cpus", "uptime"],
-  disk: ["total", "free", "used", "used_percent", "inodes_total", "inodes_free", "inodes_used"],
+  disk: [
+    "total",
+    "free",
+    "used",
+    "used_percent",
+    "inodes_total",
+    "inodes_free",
+    "inodes_used",
+    "inodes_used_percent",
+  ],
   diskio: [
     "reads",
     "writes",
@@ -77,6 +116,7 @@ const FIELDS: Record<string, string[]> = {
     "err_out",
     "drop_in",
     "drop_out",
+    "speed",
   ],
   processes: ["total", "running", "sleeping", "zombies", "stopped", "blocked", "total_threads"],
 };
@@ -96,7 +136,9 @@ test("every measurement, with Telegraf's field names, finite and sane", async (t
       t.true(field in body.fields, `${body.name}.${field}`);
     for (const [field, value] of Object.entries(body.fields)) {
       t.true(Number.isFinite(value), `${body.name}.${field} = ${value}`);
-      t.true(value >= 0, `${body.name}.${field} = ${value}`);
+      // net.speed is -1 for a link without a speed (virtual), as Telegraf reports it.
+      const least = body.name === "net" && field === "speed" ? -1 : 0;
+      t.true(value >= least, `${body.name}.${field} = ${value}`);
       if (field.endsWith("percent") || field.startsWith("usage_")) t.true(value <= 100);
     }
   }
@@ -189,7 +231,7 @@ test("a failing measurement loses only itself; it is counted and the others come
   const ctx = testContext();
   const source = createSysinfoSource(
     "host",
-    config({ measurements: ["cpu", "mem", "diskio"] }),
+    config({ measurements: ["cpu", "system", "diskio"] }),
     ctx,
     { proc: "/nonexistent-proc" },
   );
@@ -197,7 +239,7 @@ test("a failing measurement loses only itself; it is counted and the others come
   const events = await source.poll();
   t.deepEqual(
     events.map((e) => e.body.name),
-    ["mem"],
+    ["system"],
   );
   t.is(await counted(ctx, "host", "measurement_failed"), 2);
   t.true(source.health().ok);
@@ -216,4 +258,35 @@ test("a cycle where every measurement fails throws HF_SOURCE_SAMPLE", async (t) 
   t.true(isHostflowError(error, "HF_SOURCE_SAMPLE"));
   t.true(isHostflowError(error) && error.retriable);
   t.false(source.health().ok);
+});
+
+test("issue 13: diskio leaves out devices that never did any I/O, and has Telegraf's io_await, io_svctm, io_util", async (t) => {
+  const proc = await mkdtemp(join(tmpdir(), "hostflow-proc-"));
+  t.teardown(() => rm(proc, { recursive: true, force: true }));
+  await writeFile(
+    join(proc, "diskstats"),
+    "   7       0 loop0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n" +
+      " 254       0 vda 96578 9232 6111946 50309 37816 42061 5022032 24558 0 12236 76772 0 0 0 0 0 0\n" +
+      " 251       0 zram0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+  );
+  const source = createSysinfoSource("host", config({ measurements: ["diskio"] }), testContext(), {
+    proc,
+  });
+  await source.start();
+  const events = await source.poll();
+  t.deepEqual(
+    events.map((e) => e.body.tags.name),
+    ["vda"],
+  );
+  t.false("io_await" in (events[0]?.body.fields ?? {}), "no previous reading: no io_await yet");
+  // 10 more operations that took 40 ms of read/write time and kept the device busy 20 ms.
+  await writeFile(
+    join(proc, "diskstats"),
+    " 254       0 vda 96583 9232 6111946 50329 37821 42061 5022032 24578 0 12256 76772 0 0 0 0 0 0\n",
+  );
+  await sleep(20);
+  const [next] = await source.poll();
+  t.like(next?.body.fields, { io_await: 4, io_svctm: 2 });
+  const util = next?.body.fields.io_util ?? -1;
+  t.true(util > 0 && util <= 100, `io_util ${util}`);
 });

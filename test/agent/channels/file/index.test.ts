@@ -12,10 +12,12 @@ import {
 } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isDeepStrictEqual } from "node:util";
 import test from "ava";
 import { createFileChannel } from "../../../../agent/channels/file/index.js";
 import { RecordType, scanRecords } from "../../../../agent/channels/file/record.js";
 import type { Channel, ChannelEvent } from "../../../../agent/core/types.js";
+import { waitFor } from "../../../helpers/agent.js";
 import {
   counted,
   diskUse,
@@ -179,6 +181,11 @@ test("a torn record at the end of the log is cut off with a warning; nothing els
   await channel.start();
   t.deepEqual(seqs(await drain(channel)), range(0, 29), "only the torn event is gone");
   t.true(ctx.lines.some((l) => l.level === WARN && /torn/.test(l.msg)));
+  t.deepEqual(
+    ctx.repeated,
+    [],
+    "issue 13: each key once per line (channel was bound and repeated)",
+  );
   await channel.put(samples(0, 1));
   t.deepEqual(seqs((await channel.take(1, 0)).events), [30], "the torn seq is not reused");
   await channel.stop();
@@ -318,9 +325,14 @@ test("the checkpoint is replaced atomically and replay works without it", async 
   await channel.start();
   await channel.put(samples(0, 30));
   await (await channel.take(10, 0)).commit();
-  const before = (await stat(join(dir, "checkpoint"))).mtimeMs;
-  await new Promise((r) => setTimeout(r, 80));
-  t.true((await stat(join(dir, "checkpoint"))).mtimeMs > before, "written on its interval");
+  const live = async () =>
+    (JSON.parse((await readFile(join(dir, "checkpoint"))).toString("utf8", 9)) as { live: unknown })
+      .live;
+  // The first write after the opening checkpoint armed the next one, checkpoint_interval later.
+  await waitFor("the checkpoint after the take", async () =>
+    isDeepStrictEqual(await live(), [[10, 29]]),
+  );
+  t.pass("written on its interval");
   await channel.stop();
   t.false((await readdir(dir)).includes("checkpoint.tmp"), "no temp file left behind");
   const cp = await readFile(join(dir, "checkpoint"));
@@ -364,6 +376,7 @@ test("the lock keeps a second agent out, and a dead owner's lock is taken over",
   const third = createFileChannel("f", fileOptions(dir), ctx);
   await third.start();
   t.true(ctx.lines.some((l) => /no longer runs/.test(l.msg)));
+  t.deepEqual(ctx.repeated, [], "issue 13: each key once per line");
   t.is((await readFile(join(dir, "lock"), "utf8")).trim(), String(process.pid));
   await third.stop();
   t.false((await readdir(dir)).includes("lock"), "released at stop");
