@@ -5,6 +5,7 @@
 // its time and spent no more CPU per cycle). `node dist/agent/cli.js` runs without them.
 import { parseArgs } from "node:util";
 import { describeError } from "../lib/errors.js";
+import { LOG_FORMATS, type LogFormat, setLogFormat } from "../lib/log.js";
 import type { RunOptions } from "./main.js";
 
 // Each command imports what it uses when it runs: `run` never loads the Hive client, the schema
@@ -29,9 +30,16 @@ function plainRun(argv: readonly string[]): RunOptions | undefined {
         name: { type: "string", short: "n" },
         "dry-run": { type: "boolean" },
         once: { type: "boolean" },
+        "log-format": { type: "string" },
       },
     });
     if (values.config === undefined || (values["dry-run"] && values.once)) return undefined;
+    const format = values["log-format"];
+    if (format !== undefined) {
+      // An unknown format goes to yargs, which names the choices.
+      if (!(LOG_FORMATS as readonly string[]).includes(format)) return undefined;
+      setLogFormat(format as LogFormat);
+    }
     return {
       config: values.config,
       name: values.name,
