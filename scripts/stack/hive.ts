@@ -97,7 +97,13 @@ export function hiveSettings(
     "hive.jar.directory": `file://${path.join(dataDir, "jars")}`,
     "hive.user.install.directory": `file://${path.join(dataDir, "install")}`,
     "hive.exec.local.scratchdir": path.join(dataDir, "scratch-local"),
-    "hive.downloaded.resources.dir": path.join(dataDir, "resources"),
+    // One folder per session: a closing session deletes its resources folder, and a shared one
+    // vanished under a session being opened ("Couldn't create directory …/resources").
+    "hive.downloaded.resources.dir": path.join(
+      dataDir,
+      "resources",
+      "${hive.session.id}_resources",
+    ),
     "hive.querylog.location": path.join(dataDir, "querylog"),
     "hive.server2.logging.operation.log.location": path.join(dataDir, "operation_logs"),
     "hive.server2.thrift.bind.host": "127.0.0.1",

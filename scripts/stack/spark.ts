@@ -80,7 +80,13 @@ export function sparkThriftServerArgs(
     "spark.hadoop.javax.jdo.option.ConnectionURL": `jdbc:derby:;databaseName=${path.join(dataDir, "metastore_db")};create=true`,
     "spark.hadoop.hive.exec.scratchdir": "/tmp/hive-spark",
     "spark.hadoop.hive.exec.local.scratchdir": path.join(dataDir, "scratch-local"),
-    "spark.hadoop.hive.downloaded.resources.dir": path.join(dataDir, "resources"),
+    // One folder per session: a closing session deletes its resources folder, and a shared one
+    // vanished under a session being opened ("Couldn't create directory …/resources").
+    "spark.hadoop.hive.downloaded.resources.dir": path.join(
+      dataDir,
+      "resources",
+      "${hive.session.id}_resources",
+    ),
   };
   const hiveconf: Record<string, string> = {
     "hive.server2.thrift.bind.host": "127.0.0.1",
