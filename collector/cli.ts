@@ -93,6 +93,7 @@ export function summaryLine(s: RunSummary): string {
   ];
   if (s.gaps > 0) parts.push(`${s.gaps} gaps`);
   if (s.duplicates > 0) parts.push(`${s.duplicates} duplicate ranges`);
+  if (s.stringFields > 0) parts.push(`${s.stringFields} string fields skipped`);
   if (s.lostToRetention > 0) parts.push(`${s.lostToRetention} LOST to retention`);
   if (s.stoppedBy !== "end") parts.push(`stopped by ${s.stoppedBy}`);
   return `run done: ${parts.join(", ")}`;

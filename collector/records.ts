@@ -24,7 +24,14 @@ export interface RecordCheckOptions {
 }
 
 export type CheckedRecord =
-  | { ok: true; sample: Sample; host: string; headers: WireHeaders | undefined }
+  | {
+      ok: true;
+      sample: Sample;
+      host: string;
+      headers: WireHeaders | undefined;
+      /** String fields left out of `sample` (Telegraf's uptime_format …). */
+      skipped: number;
+    }
   | { ok: false; reason: string };
 
 export const MAX_NAME_LENGTH = 256;
@@ -64,7 +71,13 @@ export function checkRecord(
   const wire = decodeHeaders(headers);
   // A seq beyond 2^53 cannot be counted exactly; malformed headers only cost the gap check.
   const usable = wire !== undefined && Number.isSafeInteger(wire.seq);
-  return { ok: true, sample, host, headers: usable ? wire : undefined };
+  return {
+    ok: true,
+    sample,
+    host,
+    headers: usable ? wire : undefined,
+    skipped: decoded.skipped ?? 0,
+  };
 }
 
 function checkEntries(prefix: string, entries: Record<string, unknown>): string | undefined {

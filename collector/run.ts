@@ -14,11 +14,20 @@ import { canonicalTags, WindowAggregator } from "./aggregate.js";
 import type { ResolvedCollectorConfig } from "./config/load.js";
 import { GapTracker, type StreamState } from "./gaps.js";
 import type { GapRow, OffsetRange, QuarantineRow, RawRow } from "./hive/encode.js";
+import { type Loader, type LoadPoint, type LoadResult, openLoader } from "./hive/load.js";
 import { HiveStore } from "./hive/store.js";
 import { checkRecord, type RecordCheckOptions } from "./records.js";
 
-export type CrashPoint = "after-consume" | "mid-load" | "after-load";
-export const CRASH_POINTS: readonly CrashPoint[] = ["after-consume", "mid-load", "after-load"];
+export type CrashPoint = "after-consume" | LoadPoint;
+/** Where a test may kill a run (HOSTFLOW_CRASH_AT), in the order a load passes them. */
+export const CRASH_POINTS: readonly CrashPoint[] = [
+  "after-consume",
+  "before-files",
+  "mid-files",
+  "after-files",
+  "mid-commit",
+  "after-commit",
+];
 
 export interface RunOptions {
   logger: Logger;
@@ -52,6 +61,8 @@ export interface RunSummary {
   lostToRetention: number;
   gaps: number;
   duplicates: number;
+  /** String fields left out of loaded records (Telegraf's uptime_format …): not errors. */
+  stringFields: number;
   loadMs: number[];
 }
 
@@ -86,7 +97,8 @@ export async function runCollector(
   const store = await HiveStore.open(config.hive, options.logger);
   try {
     await store.checkTables();
-    await store.prepareStaging();
+    const loader = await openLoader(store, config.hive, options.logger);
+    await loader.recover();
     const kafka = createKafka(
       await kafkaClientConfig(config.kafka, KAFKAJS_RETRY),
       // kafkajs tells every join and pause at info: only its warnings and errors are news (and
@@ -96,7 +108,7 @@ export async function runCollector(
         { level: options.logger.levelVal > 40 ? options.logger.level : "warn" },
       ),
     );
-    return await new CollectorRun(config, options, store, kafka).run();
+    return await new CollectorRun(config, options, store, loader, kafka).run();
   } finally {
     await store.close();
   }
@@ -120,7 +132,18 @@ class CollectorRun {
   /** Estimated statement bytes of the pending quarantined records (base64 and columns). */
   private quarantineBytes = 0;
   private rowBytes = STATEMENT_ROW_BYTES_GUESS;
-  private total = { records: 0, bad: 0, loads: 0, rows: 0, windows: 0, gaps: 0, duplicates: 0 };
+  private total = {
+    records: 0,
+    bad: 0,
+    loads: 0,
+    rows: 0,
+    windows: 0,
+    gaps: 0,
+    duplicates: 0,
+    stringFields: 0,
+  };
+  /** String fields of the records read since the last load. */
+  private pendingStringFields = 0;
   private lostToRetention = 0;
   private readonly loadMs: number[] = [];
   private stopReason: RunSummary["stoppedBy"] | undefined;
@@ -136,6 +159,7 @@ class CollectorRun {
     private readonly config: ResolvedCollectorConfig,
     private readonly options: RunOptions,
     private readonly store: HiveStore,
+    private readonly loader: Loader,
     private readonly kafka: Kafka,
   ) {
     this.logger = options.logger;
@@ -466,6 +490,7 @@ class CollectorRun {
       return;
     }
     const { sample, host, headers } = checked;
+    this.pendingStringFields += checked.skipped;
     this.aggregator.add(host, sample);
     if (this.config.aggregation.keep_raw) {
       const tags = canonicalTags(sample.tags);
@@ -493,11 +518,12 @@ class CollectorRun {
   private shouldLoad(): boolean {
     const { batch_records, batch_bytes } = this.config.run;
     if (this.pendingRecords >= batch_records || this.pendingBytes >= batch_bytes) return true;
-    // A statement must stay under its size limit; a staged file is bounded by the batch limits.
-    if (this.config.hive.load_via === "files") return false;
+    // A statement must stay under its size limit; files are bounded by the batch limits only.
+    const limit = this.loader.maxStatementBytes;
+    if (limit === undefined) return false;
     const estimate =
       (this.aggregator.rowCount + this.raw.length) * this.rowBytes + this.quarantineBytes;
-    return estimate >= this.config.hive.max_statement_bytes * 0.8;
+    return estimate >= limit * 0.8;
   }
 
   private async maybeFinish(heartbeat?: () => Promise<void>): Promise<void> {
@@ -547,7 +573,7 @@ class CollectorRun {
       offsets.push({ topic: "", partition: -1, from: 0, next: 0, records: 0, bad: 0 });
     }
     const metrics = this.aggregator.rows();
-    const encoded = await this.store.prepare({
+    const unit = {
       loadId,
       groupId: this.config.kafka.group_id,
       collector: `${os.hostname()}/${process.pid}`,
@@ -558,25 +584,28 @@ class CollectorRun {
       gaps: gapRows,
       streams,
       offsets,
-    });
-    const rows = Object.values(encoded.rows).reduce((a, b) => a + b, 0);
-    if (rows > 0) this.rowBytes = Math.max(64, encoded.bytes / rows);
+    };
     this.crash("after-consume");
     const beat = heartbeat
       ? setInterval(() => heartbeat().catch(() => undefined), 3_000)
       : undefined;
-    let ms: number;
+    let result: LoadResult;
     try {
-      const loading = this.store.load(encoded);
-      if (this.options.crashAt === "mid-load") setTimeout(() => this.crash("mid-load"), 300);
-      ({ ms } = await loading);
+      result = await this.loader.load(unit, (point) => {
+        // mid-commit: the statement has gone; the kill comes while the server runs it.
+        if (point === "mid-commit") setTimeout(() => this.crash(point), 300);
+        else this.crash(point);
+      });
     } finally {
       if (beat) clearInterval(beat);
     }
-    this.crash("after-load");
+    const { ms, rows: tableRows, bytes } = result;
+    const rows = Object.values(tableRows).reduce((a, b) => a + b, 0);
+    if (rows > 0) this.rowBytes = Math.max(64, bytes / rows);
     this.loadMs.push(ms);
     this.total.loads += 1;
-    this.total.rows += encoded.rows.metrics;
+    this.total.rows += tableRows.metrics;
+    this.total.stringFields += this.pendingStringFields;
     this.total.windows += new Set(metrics.map((m) => `${m.windowSeconds}:${m.windowStart}`)).size;
     for (const e of gapResult?.events ?? []) {
       if (e.kind === "gap") this.total.gaps += 1;
@@ -584,8 +613,8 @@ class CollectorRun {
     }
     for (const s of streams) this.loadedStates.set(streamKey(s), s);
     this.logger.info(
-      { loadId, ms, ...encoded.rows, bytes: encoded.bytes, via: this.config.hive.load_via },
-      `loaded ${offsets.reduce((n, o) => n + o.records, 0)} records as ${encoded.rows.metrics} rows in ${ms} ms`,
+      { loadId, ms, ...tableRows, bytes, files: result.files, via: this.loader.via },
+      `loaded ${offsets.reduce((n, o) => n + o.records, 0)} records as ${tableRows.metrics} rows in ${ms} ms`,
     );
     for (const p of touched) {
       p.loaded = p.next;
@@ -634,6 +663,7 @@ class CollectorRun {
   }
 
   private clearPending(): void {
+    this.pendingStringFields = 0;
     this.aggregator.clear();
     this.raw = [];
     this.quarantine = [];

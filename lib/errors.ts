@@ -22,6 +22,8 @@ export const ErrorCodes = {
   HF_HIVE_RESULT: "a HiveServer2 result could not be converted",
   HF_HIVE_CLOSED: "the Hive client was used after close()",
   HF_HDFS: "a WebHDFS call failed",
+  HF_WAREHOUSE_DENIED: "the warehouse's file system refused an operation for lack of permission",
+  HF_WAREHOUSE_FULL: "the warehouse's file system is full, or a quota was reached",
   HF_HIVE_SCHEMA: "a Hive table is missing or its columns differ from what the collector expects",
   HF_KAFKA_TOPIC: "a topic to consume does not exist",
   HF_KAFKA_CONSUME: "consuming from Kafka failed",
@@ -35,8 +37,8 @@ export const ErrorCodes = {
   HF_DEMO: "a step of `npm run demo` failed",
   HF_INTERRUPTED: "Ctrl-C (SIGINT) or SIGTERM stopped the command before it finished",
   HF_DASHBOARD_REQUEST: "a dashboard request asked for something that does not exist",
-  HF_STAGING:
-    "a load file could not be written to the staging directory or read from it by HiveServer2",
+  HF_WAREHOUSE:
+    "a load's files could not be written into the warehouse (not reachable, not writable, full)",
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -49,7 +49,9 @@ export function encodeHeaders(h: WireHeaders): Record<string, string> {
   };
 }
 
-export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+export type DecodeResult<T> =
+  | { ok: true; value: T /** String fields left out (decodeSample). */; skipped?: number }
+  | { ok: false; reason: string };
 
 /** Options for records from other producers (Telegraf's Kafka output writes seconds). */
 export interface DecodeOptions {
@@ -95,14 +97,18 @@ export function decodeSample(
   if (typeof fields !== "object" || fields === null || Array.isArray(fields)) {
     return { ok: false, reason: "fields: missing or not an object" };
   }
+  // Telegraf writes string fields (system's uptime_format, a service's state) beside numbers,
+  // and booleans: strings are left out and counted, booleans become 0/1.
   const numeric: Record<string, number> = {};
   let count = 0;
+  let skipped = 0;
   for (const key in fields) {
     const field = (fields as Record<string, unknown>)[key];
+    count++;
     if (typeof field === "number" && Number.isFinite(field)) numeric[key] = field;
     else if (typeof field === "boolean") numeric[key] = field ? 1 : 0;
-    else return { ok: false, reason: `fields.${key}: not a finite number` };
-    count++;
+    else if (typeof field === "string") skipped++;
+    else return { ok: false, reason: `fields.${key}: not a finite number, a boolean or a string` };
   }
   if (count === 0) return { ok: false, reason: "fields: empty" };
   if (typeof timestamp !== "number" || !Number.isFinite(timestamp)) {
@@ -112,6 +118,7 @@ export function decodeSample(
   return {
     ok: true,
     value: { name, tags: tags as Record<string, string>, fields: numeric, timestamp: ms },
+    ...(skipped > 0 ? { skipped } : {}),
   };
 }
 

@@ -20,17 +20,8 @@ export type ResolvedCollectorConfig = Omit<CollectorConfig, "run" | "hive"> & {
   hive: ResolvedHiveSettings;
 };
 
-/** The hive section with `auto` and the staging directories decided. */
-export type ResolvedHiveSettings = Omit<
-  CollectorConfig["hive"],
-  "load_via" | "staging_dir" | "server_staging_dir"
-> & {
-  load_via: "statement" | "files";
-  staging_dir: string;
-  server_staging_dir: string;
-};
-
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
+/** The hive section with the WebHDFS user decided (`auto` is decided by a run: load.ts). */
+export type ResolvedHiveSettings = CollectorConfig["hive"] & { webhdfs_user: string };
 
 export type LoadedCollectorConfig = LoadedConfig<ResolvedCollectorConfig>;
 
@@ -42,7 +33,13 @@ const spec: ConfigSpec<CollectorConfig, ResolvedCollectorConfig> = {
   check: checkCollectorConfig,
   complete: (config) => ({
     ...config,
-    hive: resolveHive(config.hive, config.kafka.group_id),
+    hive: {
+      ...config.hive,
+      webhdfs_user:
+        config.hive.webhdfs_user ??
+        nonEmpty(process.env.HADOOP_USER_NAME) ??
+        os.userInfo().username,
+    },
     run: {
       ...config.run,
       lock_file:
@@ -52,19 +49,7 @@ const spec: ConfigSpec<CollectorConfig, ResolvedCollectorConfig> = {
   }),
 };
 
-function resolveHive(hive: CollectorConfig["hive"], groupId: string): ResolvedHiveSettings {
-  const stagingDir =
-    hive.staging_dir ??
-    path.join(os.tmpdir(), `hostflow-staging-${groupId.replace(/[^\w.-]/g, "_")}`);
-  const loadVia =
-    hive.load_via === "auto" ? (LOOPBACK.test(hive.host) ? "files" : "statement") : hive.load_via;
-  return {
-    ...hive,
-    load_via: loadVia,
-    staging_dir: stagingDir,
-    server_staging_dir: hive.server_staging_dir ?? stagingDir,
-  };
-}
+const nonEmpty = (text: string | undefined) => (text?.trim() ? text.trim() : undefined);
 
 /**
  * Loads conf/collector.yaml: ${VAR} interpolation, the schema (collector/config/schema.ts), the

@@ -57,10 +57,6 @@ export const HiveTables = Strict(
       "loads",
     ),
     streams: Identifier("table of each agent stream's last sequence number", "streams"),
-    staging: Identifier(
-      "text table that load files pass through (load_via files), one partition per load in flight",
-      "load_staging",
-    ),
   },
   { default: {}, description: "table and view names" },
 );
@@ -105,18 +101,21 @@ export const HiveSettings = Strict(
     load_via: Type.Union([Type.Literal("auto"), Type.Literal("statement"), Type.Literal("files")], {
       default: "auto",
       description:
-        "how a load's rows reach HiveServer2: `statement` sends them inside the INSERT statement (works with any server, ~50 µs a row on Spark); `files` writes them to a text file in staging_dir that HiveServer2 reads with LOAD DATA LOCAL INPATH into a staging table, then one INSERT … SELECT writes the tables (~10× faster; HiveServer2 must see staging_dir, e.g. on the same host or a shared mount); `auto` is files when host is a loopback address, statement otherwise",
+        "how a load's rows reach the tables: `files` writes them as Parquet files straight into the tables' partition folders (through webhdfs_url when warehouse_dir is on HDFS, or into a file:// warehouse_dir), then commits with one small INSERT into `loads`; `statement` sends them inside the INSERT statement (any HiveServer2, ~50 µs a row); `auto` is files when the warehouse can be written (webhdfs_url set and answering, or a file:// warehouse_dir), statement otherwise, and the run logs which",
     }),
-    staging_dir: Type.Optional(
+    webhdfs_url: Type.Optional(
       Type.String({
+        pattern: "^https?://[^/]+/?$",
         description:
-          "where load files are written (load_via files); default <tmpdir>/hostflow-staging-<group_id>. Only one collector run may use it at a time: give each group its own",
+          "WebHDFS (the NameNode's HTTP address) or HttpFS endpoint of the HDFS that holds warehouse_dir, for load_via files; simple authentication only (no Kerberos/SPNEGO yet)",
+        examples: ["http://namenode:9870", "http://httpfs:14000"],
       }),
     ),
-    server_staging_dir: Type.Optional(
+    webhdfs_user: Type.Optional(
       Type.String({
+        minLength: 1,
         description:
-          "staging_dir as HiveServer2 sees it, when it is mounted elsewhere there; default staging_dir",
+          "the HDFS user the collector writes files as (user.name); default HADOOP_USER_NAME, else the OS user. It must be allowed to write <warehouse_dir>/<database>",
       }),
     ),
     retries: Type.Integer({

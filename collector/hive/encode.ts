@@ -88,7 +88,8 @@ export const attemptId = (loadId: string, attempt: number) => `${loadId}#${attem
 /** The load an attempt id belongs to (an id of an older version, without `#`, is its own). */
 export const loadOfAttempt = (id: string) => id.split("#")[0] as string;
 
-type Cell = string | number | undefined;
+/** A cell as the row holds it; base64 columns hold bytes or text (Decode). */
+export type Cell = string | number | undefined | Buffer | null;
 /** How a column's text becomes its value on the server. */
 type Decode = "plain" | "base64" | "nullable";
 
@@ -106,8 +107,12 @@ function day(ms: number): string {
   return text;
 }
 const hour = (ms: number) => new Date(ms).toISOString().slice(11, 13);
-const b64 = (value: Buffer | string | null) =>
-  value === null ? "" : Buffer.from(value).toString("base64");
+const b64 = (value: Cell) =>
+  value === null || value === undefined
+    ? ""
+    : (typeof value === "string" ? Buffer.from(value) : Buffer.from(value as Buffer)).toString(
+        "base64",
+      );
 
 /** The load_id cell: left empty, the statement writes the attempt's id (EncodedLoad). */
 const LOAD_ID = "";
@@ -170,9 +175,9 @@ const ENCODERS: {
       r.partition,
       r.offset,
       r.timestamp,
-      b64(r.key),
-      b64(r.value),
-      b64(r.reason),
+      r.key,
+      r.value,
+      r.reason,
       load.loadedAt,
       LOAD_ID,
       day(load.loadedAt),
@@ -190,9 +195,9 @@ const ENCODERS: {
     },
     cells: (r: GapRow, load) => [
       r.kind,
-      b64(r.agentId),
-      b64(r.stream),
-      b64(r.host),
+      r.agentId,
+      r.stream,
+      r.host,
       r.fromSeq,
       r.toSeq,
       r.count,
@@ -208,9 +213,9 @@ const ENCODERS: {
   streams: {
     decode: { agent_id: "base64", stream: "base64", host: "base64" },
     cells: (r: StreamState) => [
-      b64(r.agentId),
-      b64(r.stream),
-      b64(r.host),
+      r.agentId,
+      r.stream,
+      r.host,
       r.maxSeq,
       encodeHoles(r),
       r.lastTs,
@@ -249,7 +254,7 @@ const KIND_TAG: Record<TableKind, string> = {
 /** The INSERT statement of a load; its size is what `hive.max_statement_bytes` bounds. */
 export function encodeLoad(load: LoadUnit, database: string, specs: TableSpecs): EncodedLoad {
   const rows = emptyCounts();
-  const literal = [...encodedLines(load, rows)]
+  const literal = [...encodedLines(load, specs, rows)]
     .join(ROW)
     .replace(/\\/g, "\\\\")
     .replace(/'/g, "\\'");
@@ -261,36 +266,27 @@ export function encodeLoad(load: LoadUnit, database: string, specs: TableSpecs):
 }
 
 /**
- * A load as lines of a text file (load_via files) and the statement that writes the tables from
- * them once they are the staging table's partition `load_id = <attempt id>`. The lines are
- * written to `sink` in chunks of about a megabyte, not gathered into one string.
+ * The commit of a load whose rows went as files: its offset ranges into `loads`, each row
+ * carrying the attempt's id. One small statement: the load counts once it has run.
  */
-export async function encodeStagedLoad(
+export function commitStatement(
   load: LoadUnit,
   database: string,
   specs: TableSpecs,
-  staging: string,
-  sink: (chunk: string) => Promise<void>,
-): Promise<EncodedLoad & { bytes: number }> {
-  const rows = emptyCounts();
-  let chunk = "";
-  let bytes = 0;
-  for (const line of encodedLines(load, rows)) {
-    chunk += `${line}\n`;
-    if (chunk.length >= 1 << 20) {
-      bytes += Buffer.byteLength(chunk);
-      await sink(chunk);
-      chunk = "";
-    }
-  }
-  if (chunk !== "") {
-    bytes += Buffer.byteLength(chunk);
-    await sink(chunk);
-  }
-  const statement = (attempt: string) =>
-    `FROM (SELECT split(line, '${FIELD}') AS c FROM ${database}.${staging} WHERE load_id = '${sqlString(attempt)}') s\n` +
-    insertClauses(database, specs, rows, attempt).join("\n");
-  return { statement, rows, bytes };
+  attempt: string,
+): string {
+  const rows = load.offsets.map(
+    (range) =>
+      `(${tableCells("loads", range, load)
+        .map((cell, i) => (i === 0 ? `'${sqlString(attempt)}'` : sqlValue(cell)))
+        .join(", ")})`,
+  );
+  return `INSERT INTO TABLE ${database}.${specs.loads.name} VALUES ${rows.join(", ")}`;
+}
+
+function sqlValue(cell: Cell): string {
+  if (cell === undefined || cell === null) return "NULL";
+  return typeof cell === "number" ? String(cell) : `'${sqlString(String(cell))}'`;
 }
 
 const emptyCounts = (): Record<TableKind, number> => ({
@@ -303,7 +299,11 @@ const emptyCounts = (): Record<TableKind, number> => ({
 });
 
 /** Each row as `tag FIELD cell FIELD … FIELD .`, tables in ORDER; counts them into `rows`. */
-function* encodedLines(load: LoadUnit, rows: Record<TableKind, number>): Generator<string> {
+function* encodedLines(
+  load: LoadUnit,
+  specs: TableSpecs,
+  rows: Record<TableKind, number>,
+): Generator<string> {
   const sources: Record<TableKind, Iterable<unknown>> = {
     metrics: load.metrics,
     raw: load.raw,
@@ -323,9 +323,10 @@ function* encodedLines(load: LoadUnit, rows: Record<TableKind, number>): Generat
       }
       continue;
     }
+    const base64 = base64Columns(kind, specs);
     for (const row of sources[kind]) {
       yield `${tag}${FIELD}${cells(row as never, load)
-        .map(cellText)
+        .map((cell, i) => (base64[i] ? b64(cell) : cellText(cell)))
         .join(FIELD)}${FIELD}.`;
       rows[kind] += 1;
     }
@@ -343,11 +344,29 @@ export function metricLine(r: PartialRow): string {
 }
 
 /** The cells of a row of `kind`, joined as a load's line holds them (tests). */
-export function cellsLine(kind: TableKind, row: unknown, load: LoadUnit): string {
-  return ENCODERS[kind]
-    .cells(row as never, load)
-    .map(cellText)
+export function cellsLine(
+  kind: TableKind,
+  row: unknown,
+  load: LoadUnit,
+  specs: TableSpecs,
+): string {
+  const base64 = base64Columns(kind, specs);
+  return tableCells(kind, row, load)
+    .map((cell, i) => (base64[i] ? b64(cell) : cellText(cell)))
     .join(FIELD);
+}
+
+/** A row's cells in its table's order (columns, then partitions), as the row holds them. */
+export function tableCells(kind: TableKind, row: unknown, load: LoadUnit): Cell[] {
+  return ENCODERS[kind].cells(row as never, load);
+}
+
+/** Per cell of `kind`: whether the statement sends it base64-encoded. */
+function base64Columns(kind: TableKind, specs: TableSpecs): boolean[] {
+  const decode = ENCODERS[kind].decode ?? {};
+  return [...specs[kind].columns, ...specs[kind].partitions].map(
+    (col) => decode[col.name] === "base64",
+  );
 }
 
 /** One INSERT per table that has rows, `loads` last. */
@@ -385,8 +404,8 @@ export function sqlString(text: string): string {
 }
 
 function cellText(cell: Cell): string {
-  if (cell === undefined) return "";
-  return typeof cell === "number" ? String(cell) : cell;
+  if (cell === undefined || cell === null) return "";
+  return typeof cell === "string" ? cell : String(cell);
 }
 
 function insertClause(

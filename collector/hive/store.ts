@@ -1,29 +1,17 @@
-import { mkdir, open as openFile, readdir, readFile, rm } from "node:fs/promises";
-import path from "node:path";
+import { readFile } from "node:fs/promises";
 import { Backoff, pause } from "../../lib/backoff.js";
 import { HostflowError, isHostflowError } from "../../lib/errors.js";
-import type { WebHdfs } from "../../lib/hdfs/webhdfs.js";
 import { HiveClient } from "../../lib/hive/client.js";
 import type { Logger } from "../../lib/log.js";
 import type { ResolvedHiveSettings } from "../config/load.js";
 import type { StreamState } from "../gaps.js";
-import {
-  attemptId,
-  decodeHoles,
-  encodeLoad,
-  encodeStagedLoad,
-  type LoadUnit,
-  loadOfAttempt,
-  sqlString,
-} from "./encode.js";
+import { decodeHoles, sqlString } from "./encode.js";
 import {
   committedLoads,
   createDatabaseStatement,
   createTableStatement,
   KEEP_FILES,
   schemaDifferences,
-  stagingStatement,
-  type TableKind,
   type TableKindInfo,
   type TableSpecs,
   tableKind,
@@ -31,21 +19,9 @@ import {
   tablesRoot,
   viewStatements,
 } from "./tables.js";
+import { fsPath } from "./warehouse-fs.js";
 
 export { sqlString };
-
-/** A load ready to go: its statement, and for load_via files the file that statement reads. */
-export interface PreparedLoad {
-  loadId: string;
-  /** The statement of one attempt (encode.ts, EncodedLoad). */
-  statement: (attemptId: string) => string;
-  rows: Record<TableKind, number>;
-  /** What travels: the statement's length, or the file's bytes. */
-  bytes: number;
-  file?: { local: string; server: string };
-}
-
-const STAGED_SUFFIX = ".load";
 
 const SESSION_SETTINGS = [
   "SET hive.exec.dynamic.partition=true",
@@ -60,7 +36,6 @@ const SESSION_SETTINGS = [
 export class HiveStore {
   readonly specs: TableSpecs;
   private client: HiveClient | undefined;
-  private stagingReady = false;
   private reconnectError: unknown;
 
   private constructor(
@@ -141,9 +116,9 @@ export class HiveStore {
    * keeps them (the tables are external), and a database made again with the same name would
    * count them again. For the demo, the benchmark and the tests, never a collector run.
    */
-  async dropDatabase(webHdfs?: WebHdfs): Promise<void> {
+  async dropDatabase(files?: { delete(path: string): Promise<boolean> }): Promise<void> {
     await this.query(`DROP DATABASE IF EXISTS ${this.database} CASCADE`);
-    if (webHdfs !== undefined) await webHdfs.delete(hdfsPath(tablesRoot(this.settings)));
+    if (files !== undefined) await files.delete(fsPath(tablesRoot(this.settings)));
   }
 
   /** A table's kind (external, purged, transactional), or undefined when it does not exist. */
@@ -224,157 +199,6 @@ export class HiveStore {
     }));
   }
 
-  /**
-   * Makes ready the start of a run that loads: with load_via files, the staging table and
-   * directory, and what a killed run left there (its files, and the partitions they became) is
-   * removed. The run holds the host's lock, and the directory is this group's, so nothing in it
-   * belongs to a run still going.
-   */
-  async prepareStaging(): Promise<void> {
-    if (this.settings.load_via !== "files") return;
-    await this.ensureStaging();
-    const dir = this.settings.staging_dir;
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch (cause) {
-      throw stagingError(`cannot read hive.staging_dir ${dir}`, cause);
-    }
-    const left = names.filter((name) => name.endsWith(STAGED_SUFFIX));
-    if (left.length === 0) return;
-    // Partition names escape what a directory name cannot hold (`#` is %23).
-    const { rows } = await this.query<{ partition: string }>(
-      `SHOW PARTITIONS ${this.database}.${this.settings.tables.staging}`,
-    );
-    const attempts = rows.map((row) => decodeURIComponent(row.partition.replace(/^load_id=/, "")));
-    this.logger.warn(
-      { files: left.length },
-      "removing what a killed run left in the staging directory and table",
-    );
-    for (const name of left) {
-      const load = name.slice(0, -STAGED_SUFFIX.length);
-      const mine = attempts.filter((id) => loadOfAttempt(id) === load);
-      await this.dropStaged(mine, path.join(dir, name));
-    }
-  }
-
-  /** Encodes a load: as one statement, or (load_via files) as a file and the statement reading it. */
-  async prepare(load: LoadUnit): Promise<PreparedLoad> {
-    const { loadId } = load;
-    if (this.settings.load_via === "statement") {
-      const { statement, rows } = encodeLoad(load, this.database, this.specs);
-      return { loadId, statement, rows, bytes: statement(attemptId(loadId, 1)).length };
-    }
-    await this.ensureStaging();
-    const name = `${loadId}${STAGED_SUFFIX}`;
-    const local = path.join(this.settings.staging_dir, name);
-    const server = path.posix.join(this.settings.server_staging_dir, name);
-    let handle: Awaited<ReturnType<typeof openFile>> | undefined;
-    try {
-      handle = await openFile(local, "w", 0o644);
-      const file = handle;
-      const staged = await encodeStagedLoad(
-        load,
-        this.database,
-        this.specs,
-        this.settings.tables.staging,
-        async (chunk) => {
-          await file.write(chunk);
-        },
-      );
-      await handle.close();
-      return { loadId, ...staged, file: { local, server } };
-    } catch (cause) {
-      await handle?.close().catch(() => undefined);
-      await rm(local, { force: true }).catch(() => undefined);
-      throw stagingError(`cannot write the load file ${local}`, cause);
-    }
-  }
-
-  /**
-   * Runs a load's statement, retrying transient failures. Before a retry it asks whether an
-   * earlier attempt committed (the connection can drop after the server finished), and only if
-   * none did runs the statement again, as a new attempt with an id of its own
-   * (`<loadId>#<attempt>`): an earlier attempt may still be running on the server and commit
-   * later, and the views then count one attempt only (tables.ts, committedLoads). A staged
-   * file goes into a staging partition per attempt, so a retry never disturbs what an earlier
-   * attempt reads; partitions and file are removed after, whatever happened (a run that follows
-   * loads those offsets again).
-   */
-  async load(load: PreparedLoad): Promise<{ ms: number; attempts: number }> {
-    const { loadId, file } = load;
-    const started = Date.now();
-    const staged: string[] = [];
-    try {
-      const attempts = await this.retrying(`load ${loadId}`, async (attempt) => {
-        if (attempt > 1 && (await this.committed(loadId))) {
-          this.logger.warn({ loadId, attempt }, "the load committed before its connection failed");
-          return attempt;
-        }
-        const id = attemptId(loadId, attempt);
-        if (file !== undefined) {
-          staged.push(id);
-          await this.stage(id, file.server);
-        }
-        await this.session().execute(load.statement(id));
-        return attempt;
-      });
-      return { ms: Date.now() - started, attempts };
-    } finally {
-      if (file !== undefined) await this.dropStaged(staged, file.local);
-    }
-  }
-
-  /** The staging table and directory, once per store. */
-  private async ensureStaging(): Promise<void> {
-    if (this.stagingReady) return;
-    await this.retrying("create the staging table", () =>
-      this.session().execute(stagingStatement(this.settings)),
-    );
-    try {
-      await mkdir(this.settings.staging_dir, { recursive: true, mode: 0o755 });
-    } catch (cause) {
-      throw stagingError(`cannot create hive.staging_dir ${this.settings.staging_dir}`, cause);
-    }
-    this.stagingReady = true;
-  }
-
-  private async stage(attempt: string, serverPath: string): Promise<void> {
-    const table = `${this.database}.${this.settings.tables.staging}`;
-    try {
-      await this.session().execute(
-        `LOAD DATA LOCAL INPATH '${sqlString(serverPath)}' OVERWRITE INTO TABLE ${table} ` +
-          `PARTITION (load_id = '${sqlString(attempt)}')`,
-      );
-    } catch (error) {
-      if (!isHostflowError(error, "HF_HIVE_QUERY")) throw error;
-      throw stagingError(
-        `HiveServer2 could not read the load file ${serverPath}: it must see hive.staging_dir ` +
-          `${this.settings.staging_dir} as hive.server_staging_dir ${this.settings.server_staging_dir} ` +
-          `(or set hive.load_via: statement)`,
-        error,
-      );
-    }
-  }
-
-  /** Drops a load's staging partitions, then its file; a failure leaves both for the next run. */
-  private async dropStaged(attempts: readonly string[], local: string): Promise<void> {
-    try {
-      for (const attempt of attempts) {
-        await this.session().execute(
-          `ALTER TABLE ${this.database}.${this.settings.tables.staging} DROP IF EXISTS ` +
-            `PARTITION (load_id = '${sqlString(attempt)}')`,
-        );
-      }
-      await rm(local, { force: true });
-    } catch (error) {
-      this.logger.warn(
-        { attempts, file: local, error: (error as Error).message },
-        "could not remove a staged load file (the next run tries again)",
-      );
-    }
-  }
-
   /** A read, retried like a load (reads have no side effect to guard). */
   async query<Row extends Record<string, unknown>>(sql: string): Promise<{ rows: Row[] }> {
     return this.retrying(
@@ -383,8 +207,23 @@ export class HiveStore {
     );
   }
 
+  /** Runs a statement once in the session (a load's commit; retries are the caller's). */
+  async execute(sql: string): Promise<void> {
+    await this.session().execute(sql);
+  }
+
+  /** Of these attempt ids, the ones in `loads` (committed). */
+  async committedAttempts(attempts: readonly string[]): Promise<Set<string>> {
+    if (attempts.length === 0) return new Set();
+    const { rows } = await this.query<{ load_id: string }>(
+      `SELECT load_id FROM ${this.database}.${this.specs.loads.name} WHERE load_id IN (` +
+        `${attempts.map((a) => `'${sqlString(a)}'`).join(", ")})`,
+    );
+    return new Set(rows.map((r) => r.load_id));
+  }
+
   /** Whether any attempt of the load committed. */
-  private async committed(loadId: string): Promise<boolean> {
+  async committed(loadId: string): Promise<boolean> {
     const { rows } = await this.session().query(
       `SELECT COUNT(*) AS n FROM ${this.database}.${this.specs.loads.name} ` +
         `WHERE split(load_id, '#')[0] = '${sqlString(loadId)}'`,
@@ -396,7 +235,7 @@ export class HiveStore {
    * Runs `work` until it succeeds, a failure is not transient, or `hive.retries` retries are
    * spent; between tries: backoff with jitter, then a new session.
    */
-  private async retrying<T>(what: string, work: (attempt: number) => Promise<T>): Promise<T> {
+  async retrying<T>(what: string, work: (attempt: number) => Promise<T>): Promise<T> {
     const backoff = new Backoff({
       initialMs: this.settings.retry_backoff,
       maxMs: 60_000,
@@ -463,16 +302,6 @@ export class HiveStore {
     this.client = undefined;
     await this.connect();
   }
-}
-
-/** The path part of `/a/b` or `hdfs://namenode:8020/a/b`. */
-function hdfsPath(location: string): string {
-  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(location) ? new URL(location).pathname : location;
-}
-
-/** The cause (ENOSPC, EACCES, the server's reason) goes with it: describeError prints it. */
-function stagingError(message: string, cause: unknown): HostflowError {
-  return new HostflowError("HF_STAGING", message, { cause });
 }
 
 function isTransient(error: unknown): boolean {

@@ -223,18 +223,6 @@ export function tableKind(
 }
 
 /**
- * The staging table of load_via files: a text table of whole lines (fields split on U+0003,
- * which no line holds), one partition per load in flight. A load's file becomes its partition
- * with LOAD DATA, the load's INSERT reads it, and the partition is dropped after.
- */
-export function stagingStatement(hive: HiveSettingsConfig): string {
-  return (
-    `CREATE TABLE IF NOT EXISTS ${hive.database}.${hive.tables.staging} (line STRING) ` +
-    `PARTITIONED BY (load_id STRING) ROW FORMAT DELIMITED FIELDS TERMINATED BY '\\003' STORED AS TEXTFILE`
-  );
-}
-
-/**
  * The load ids whose rows count: of each load (`<load id>#<attempt>`; older versions wrote the
  * load id alone), one attempt that committed (the smallest id). A retry runs while an earlier one may
  * still run on the server (its connection was lost, not its statement), and both can commit:

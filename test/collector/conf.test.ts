@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { userInfo } from "node:os";
 import path from "node:path";
 import test from "ava";
 import { collectorConfigArtifacts } from "../../collector/config/docs.js";
@@ -77,26 +77,30 @@ test("a config without kafka.brokers says so", (t) => {
   t.deepEqual(issuesOf("hive: {}\n"), ['1:1: kafka.brokers: missing key "brokers"']);
 });
 
-test("load_via auto: files when HiveServer2 is on a loopback address, statement otherwise", (t) => {
-  const via = (hive: string) =>
+test("webhdfs_user: HADOOP_USER_NAME, else the OS user; webhdfs_url must be http(s)://host:port", (t) => {
+  const hive = (text: string) =>
     loadCollectorConfigText(
-      `kafka: { brokers: ["k:9092"], topics: [m], group_id: "g/1" }\nhive: { ${hive} }\n`,
+      `kafka: { brokers: ["k:9092"], topics: [m], group_id: "g/1" }\nhive: { ${text} }\n`,
       "collector.yaml",
       {},
     ).config.hive;
-  for (const host of ["127.0.0.1", "127.0.1.1", "localhost", "::1"]) {
-    t.is(via(`host: "${host}"`).load_via, "files", host);
+  const saved = process.env.HADOOP_USER_NAME;
+  try {
+    process.env.HADOOP_USER_NAME = "etl";
+    t.is(hive("load_via: files").webhdfs_user, "etl");
+    delete process.env.HADOOP_USER_NAME;
+    t.is(hive("load_via: files").webhdfs_user, userInfo().username);
+  } finally {
+    if (saved === undefined) delete process.env.HADOOP_USER_NAME;
+    else process.env.HADOOP_USER_NAME = saved;
   }
-  t.is(via("host: hive.example.com").load_via, "statement");
-  t.is(via("host: 127.0.0.1.example.com").load_via, "statement");
-  t.is(via("host: hive.example.com, load_via: files").load_via, "files");
-  t.is(via("host: 127.0.0.1, load_via: statement").load_via, "statement");
-
-  const defaults = via("host: 127.0.0.1");
-  t.is(defaults.staging_dir, path.join(tmpdir(), "hostflow-staging-g_1"));
-  t.is(defaults.server_staging_dir, defaults.staging_dir);
-  const mounted = via("staging_dir: /mnt/hive-staging, server_staging_dir: /staging");
-  t.deepEqual([mounted.staging_dir, mounted.server_staging_dir], ["/mnt/hive-staging", "/staging"]);
+  t.is(hive("webhdfs_user: loader").webhdfs_user, "loader");
+  t.is(hive('webhdfs_url: "http://nn:9870"').webhdfs_url, "http://nn:9870");
+  const issues = issuesOf(
+    `kafka: { brokers: ["k:9092"], topics: [m], group_id: g }\nhive:\n  webhdfs_url: hdfs://nn:8020\n`,
+  );
+  t.is(issues.length, 1, issues.join("\n"));
+  t.regex(issues[0] ?? "", /^3:\d+: hive\.webhdfs_url: /);
 });
 
 test("load_via: an unknown value is an issue at its line", (t) => {

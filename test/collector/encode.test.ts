@@ -1,13 +1,15 @@
 import test from "ava";
+import { parquetReadObjects } from "hyparquet";
 import type { PartialRow } from "../../collector/aggregate.js";
 import {
   attemptId,
   cellsLine,
+  commitStatement,
   encodeLoad,
-  encodeStagedLoad,
   type LoadUnit,
   metricLine,
 } from "../../collector/hive/encode.js";
+import { parquetParts } from "../../collector/hive/parquet.js";
 import { tableSpecs } from "../../collector/hive/tables.js";
 
 const specs = tableSpecs({
@@ -17,7 +19,6 @@ const specs = tableSpecs({
   gaps: "gaps",
   loads: "loads",
   streams: "streams",
-  staging: "load_staging",
 });
 
 const row = (windowStart: number, total: number): PartialRow => ({
@@ -56,7 +57,7 @@ test("the metrics fast path writes exactly the cells of the table's spec", (t) =
     row(Date.parse("2026-12-03T23:59:00Z"), 12.25),
     row(Date.parse("2026-12-04T00:00:00Z"), 7),
   ]) {
-    t.is(metricLine(r), cellsLine("metrics", r, unit([r])));
+    t.is(metricLine(r), cellsLine("metrics", r, unit([r]), specs));
   }
   t.true(metricLine(row(Date.parse("2026-12-03T23:59:00Z"), 1)).endsWith("\u00012026-12-03"));
   t.true(metricLine(row(Date.parse("2026-12-04T00:00:00Z"), 1)).endsWith("\u00012026-12-04"));
@@ -73,22 +74,78 @@ test("every table of an attempt's statement gets that attempt's load id, not the
   t.true(sql.indexOf("db.metrics_batches") < sql.indexOf("db.loads"), "loads is written last");
 });
 
-test("a staged load reads its attempt's staging partition and writes one line per row", async (t) => {
-  const load = unit([
-    row(Date.parse("2026-12-04T09:00:00Z"), 1),
-    row(Date.parse("2026-12-04T09:01:00Z"), 2),
-  ]);
-  let text = "";
-  const staged = await encodeStagedLoad(load, "db", specs, "load_staging", async (chunk) => {
-    text += chunk;
-  });
-  t.is(staged.bytes, Buffer.byteLength(text));
-  const lines = text.split("\n");
-  t.is(lines.pop(), "", "every line ends with a newline");
+test("a load's Parquet files: one per table and day, the table's columns in order, the attempt's id in every row", async (t) => {
+  const load: LoadUnit = {
+    ...unit([
+      row(Date.parse("2026-12-03T23:59:00Z"), 1),
+      row(Date.parse("2026-12-04T00:00:00Z"), 2),
+    ]),
+    quarantine: [
+      {
+        topic: "t",
+        partition: 2,
+        offset: 7,
+        timestamp: undefined,
+        key: null,
+        value: Buffer.from([0xff, 0x00, 0x41]),
+        reason: "not JSON",
+      },
+    ],
+  };
+  const parts = parquetParts(load, specs, "g-1234#2");
   t.deepEqual(
-    lines.map((line) => line.split("\u0001")[0]),
-    ["m", "m", "o"],
+    parts.map((p) => [p.kind, p.partitionPath, p.partitionSpec, p.rows]),
+    [
+      ["metrics", "day=2026-12-03", "day='2026-12-03'", 1],
+      ["metrics", "day=2026-12-04", "day='2026-12-04'", 1],
+      ["quarantine", "day=2026-12-04", "day='2026-12-04'", 1],
+    ],
   );
-  const sql = staged.statement("g-1234#3");
-  t.true(sql.includes("FROM db.load_staging WHERE load_id = 'g-1234#3'"), sql);
+  const read = async (index: number) => {
+    const data = parts[index]?.data as Uint8Array;
+    const file = data.buffer.slice(
+      data.byteOffset,
+      data.byteOffset + data.byteLength,
+    ) as ArrayBuffer;
+    return parquetReadObjects({ file });
+  };
+  const [metric] = await read(1);
+  t.deepEqual(
+    Object.keys(metric ?? {}),
+    specs.metrics.columns.map((c) => c.name),
+  );
+  const expected = row(Date.parse("2026-12-04T00:00:00Z"), 2);
+  t.like(metric, {
+    host: "web-01",
+    tags: '{"cpu":"cpu-total"}',
+    window_seconds: 60,
+    window_start: BigInt(expected.windowStart),
+    samples: 6n,
+    total: 2,
+    maximum: 1e21,
+    first_val: 0.1 + 0.2,
+    last_ts: BigInt(expected.lastTs),
+    load_id: "g-1234#2",
+  });
+  const [bad] = await read(2);
+  t.is(bad?.record_key, null, "no key is NULL");
+  t.is(bad?.kafka_timestamp, null);
+  t.deepEqual([...Buffer.from(String(bad?.raw_value), "latin1")].length > 0, true);
+  t.is(bad?.load_id, "g-1234#2");
+});
+
+test("the commit: the load's offset ranges into loads with the attempt's id, strings quoted", (t) => {
+  const load: LoadUnit = {
+    ...unit([]),
+    collector: "host's/1",
+    offsets: [
+      { topic: "m", partition: 0, from: 5, next: 9, records: 4, bad: 1 },
+      { topic: "m", partition: 1, from: 0, next: 2, records: 2, bad: 0 },
+    ],
+  };
+  const sql = commitStatement(load, "db", specs, "g-1234#3");
+  t.true(sql.startsWith("INSERT INTO TABLE db.loads VALUES ('g-1234#3', "), sql);
+  t.is((sql.match(/'g-1234#3'/g) ?? []).length, 2);
+  t.true(sql.includes("'host\\'s/1'"), sql);
+  t.true(sql.includes(", 'm', 0, 5, 9, 4, 1, "), sql);
 });

@@ -5,13 +5,14 @@ import {
   type ResolvedCollectorConfig,
 } from "../../collector/config/load.js";
 import type { LoadUnit } from "../../collector/hive/encode.js";
+import { openLoader } from "../../collector/hive/load.js";
 import { HiveStore } from "../../collector/hive/store.js";
 import { fleetReport, formatReport, type HostHealth } from "../../collector/report.js";
 import { collectorStatus, formatStatus } from "../../collector/status.js";
 import { endpointsFromEnv } from "../../lib/endpoints.js";
 import { createKafka, kafkaClientConfig } from "../../lib/kafka.js";
 import { createLogger } from "../../lib/log.js";
-import { webHdfs } from "../helpers/collector.js";
+import { quiet, webHdfs } from "../helpers/collector.js";
 import { createTopic, deleteTopic } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
 
@@ -34,7 +35,7 @@ hive:
   user: ${JSON.stringify(endpoints.hive.user)}
   password: ${JSON.stringify(endpoints.hive.password)}
   database: ${database}
-aggregation:
+${process.env.WEBHDFS_URL ? `  webhdfs_url: ${endpoints.webHdfs.url}\n  webhdfs_user: ${endpoints.webHdfs.user}\n` : ""}aggregation:
   windows: [1m, 1h]
 report:
   cpu_percent: 90
@@ -116,8 +117,9 @@ function unit(id: string, loadedAt: number, parts: Partial<LoadUnit>): LoadUnit 
   };
 }
 
-async function load(store: HiveStore, u: LoadUnit): Promise<void> {
-  await store.load(await store.prepare(u));
+/** Loads as a run does (files through WebHDFS when the stack has it). */
+async function load(store: HiveStore, config: ResolvedCollectorConfig, u: LoadUnit): Promise<void> {
+  await (await openLoader(store, config.hive, quiet)).load(u);
 }
 
 test("fleetReport flags hot, full, silent and gappy hosts from the latest 1-minute windows", async (t) => {
@@ -154,6 +156,7 @@ test("fleetReport flags hot, full, silent and gappy hosts from the latest 1-minu
   ];
   await load(
     store,
+    config,
     unit("hf_load", now - MINUTE, {
       metrics,
       gaps: [
@@ -179,6 +182,7 @@ test("fleetReport flags hot, full, silent and gappy hosts from the latest 1-minu
   // A gap older than gaps_since (in an older day partition): not counted.
   await load(
     store,
+    config,
     unit("hf_old", now - 2 * 24 * 60 * MINUTE, {
       gaps: [{ ...gap, kind: "gap", host: "hf-ok-2", fromSeq: 1, toSeq: 1, count: 1 }],
       offsets: [{ topic: "hostflow.metrics", partition: -1, from: 0, next: 0, records: 0, bad: 0 }],
@@ -187,6 +191,7 @@ test("fleetReport flags hot, full, silent and gappy hosts from the latest 1-minu
   // Rows whose load never committed (no `loads` row): invisible.
   await load(
     store,
+    config,
     unit("hf_ghost", now, { metrics: hostWindow("hf-ghost", latest, { ...healthy, cpu: 99 }) }),
   );
 
@@ -313,6 +318,7 @@ test("collectorStatus: lag per partition from Kafka's end offsets and the loads 
   // Partition 0 loaded up to offset 2 in two ranges; a state-only row (-1) does not count.
   await load(
     store,
+    config,
     unit("hf_status", loadedAt, {
       groupId: config.kafka.group_id,
       offsets: [range(0, 0, 1), range(0, 1, 2), range(-1, 0, 0)],
@@ -321,6 +327,7 @@ test("collectorStatus: lag per partition from Kafka's end offsets and the loads 
   // Another consumer group's loads say nothing about this one.
   await load(
     store,
+    config,
     unit("hf_other_group", Date.now(), { groupId: "other", offsets: [range(1, 0, 4)] }),
   );
 

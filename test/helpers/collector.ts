@@ -52,8 +52,9 @@ hive:
   password: ${JSON.stringify(endpoints.hive.password)}
   database: ${database}
   connect_timeout: 2m # many tests share one HiveServer2 on two cores
-  staging_dir: ${path.join(dir, "staging")}
-${Object.entries(options.hive ?? {})
+${process.env.WEBHDFS_URL ? `  webhdfs_url: ${endpoints.webHdfs.url}\n  webhdfs_user: ${endpoints.webHdfs.user}\n` : ""}${Object.entries(
+  options.hive ?? {},
+)
   .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}\n`)
   .join("")}run:
   lock_file: ${path.join(dir, "run.lock")}

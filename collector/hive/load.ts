@@ -1,0 +1,336 @@
+/**
+ * How a load reaches Hive and commits: the protocol, apart from consuming (run.ts).
+ *
+ * Files (load_via files; Kafka Connect HDFS's and Gobblin's way): an attempt at a load
+ * (`<load>#<attempt>`) writes its rows as Parquet files straight into the tables' partition
+ * folders, under a hidden name first (`_tmp.…`: Hive and Spark skip names starting with `_` or
+ * `.`) renamed when whole, so that no reader meets a partial file. Missing partitions are then
+ * registered (ALTER TABLE … ADD IF NOT EXISTS PARTITION), and one small INSERT into `loads`
+ * commits. The files of an attempt that never commits are in the folders but count nowhere:
+ * the views join every row on a committed load_id (tables.ts, committedLoads).
+ *
+ * Before its first file, an attempt writes a marker (`<root>/_hostflow/inflight/<attempt>.json`)
+ * listing its files; after its commit it deletes it. A later run reads the markers left by
+ * attempts that were killed or failed: one that committed loses its marker only; one that did
+ * not, once its marker is older than ORPHAN_GRACE_MS (its commit cannot still be running on the
+ * server), loses its files, then its marker. A committed attempt's files are never deleted.
+ *
+ * Statements (load_via statement): the rows travel inside the INSERT (encode.ts); the statement
+ * is the commit.
+ *
+ * Both retry a failed attempt as a new one, after asking whether an earlier attempt committed
+ * (a connection can drop after the server finished): two attempts that both commit are counted
+ * once (committedLoads keeps the first).
+ */
+import { HostflowError, isHostflowError } from "../../lib/errors.js";
+import type { Logger } from "../../lib/log.js";
+import type { ResolvedHiveSettings } from "../config/load.js";
+import { attemptId, commitStatement, encodeLoad, type LoadUnit, sqlString } from "./encode.js";
+import { type FileTable, type ParquetPart, parquetParts } from "./parquet.js";
+import type { HiveStore } from "./store.js";
+import { type TableKind, tableLocation, tablesRoot } from "./tables.js";
+import { fsPath, type WarehouseFs, warehouseFs } from "./warehouse-fs.js";
+
+/** Points of a load where a test kills the process (HOSTFLOW_CRASH_AT). */
+export type LoadPoint =
+  | "before-files"
+  | "mid-files"
+  | "after-files"
+  | "mid-commit"
+  | "after-commit";
+
+export interface LoadResult {
+  ms: number;
+  attempts: number;
+  rows: Record<TableKind, number>;
+  /** Bytes sent: the statement's, or the files'. */
+  bytes: number;
+  files: number;
+}
+
+export interface Loader {
+  readonly via: "files" | "statement";
+  /** At the start of a run: what killed or failed runs left. */
+  recover(): Promise<void>;
+  /** Loads and commits, retrying transient failures. `at` is called at each LoadPoint. */
+  load(unit: LoadUnit, at?: (point: LoadPoint) => void): Promise<LoadResult>;
+  /** Rows per statement bound the statement path's loads; undefined: only the batch limits. */
+  readonly maxStatementBytes: number | undefined;
+}
+
+/** A marker older than this belongs to an attempt that can no longer commit. */
+export const ORPHAN_GRACE_MS = 60 * 60_000;
+const INFLIGHT = "_hostflow/inflight";
+const TMP_PREFIX = "_tmp.";
+
+/**
+ * Picks how this run loads (`auto`: files when the warehouse answers a test write, statements
+ * otherwise; a warehouse that refuses the write is an error, not a fallback) and logs it.
+ */
+export async function openLoader(
+  store: HiveStore,
+  settings: ResolvedHiveSettings,
+  logger: Logger,
+): Promise<Loader> {
+  if (settings.load_via === "statement") {
+    logger.info({ via: "statement" }, "loading via statements (hive.load_via: statement)");
+    return new StatementLoader(store, settings);
+  }
+  const fs = warehouseFs(settings);
+  const root = fsPath(tablesRoot(settings));
+  if (fs === undefined) {
+    const why = `warehouse_dir ${settings.warehouse_dir} is on HDFS and hive.webhdfs_url is not set`;
+    if (settings.load_via === "files") {
+      throw new HostflowError(
+        "HF_CONFIG_INVALID",
+        `hive.load_via is files but ${why}: set hive.webhdfs_url (the NameNode's http://host:9870, or HttpFS), use a file:// warehouse_dir the collector can write, or set load_via: statement`,
+        { context: { warehouse_dir: settings.warehouse_dir } },
+      );
+    }
+    logger.info({ via: "statement", why }, `loading via statements: ${why}`);
+    return new StatementLoader(store, settings);
+  }
+  try {
+    await probe(fs, root);
+  } catch (error) {
+    if (isHostflowError(error, "HF_WAREHOUSE_DENIED")) {
+      throw new HostflowError(
+        "HF_WAREHOUSE_DENIED",
+        `user ${fs.user} may not write the warehouse folder ${root} (${fs.description}): ${(error as Error).message}. ` +
+          `Fix: let ${fs.user} write it (as the HDFS superuser: hdfs dfs -mkdir -p ${root} && hdfs dfs -chown -R ${fs.user} ${root}), ` +
+          "or set hive.webhdfs_user to a user who may, or set hive.load_via: statement",
+        { cause: error, context: { path: root, user: fs.user } },
+      );
+    }
+    if (settings.load_via === "files" || !isHostflowError(error) || !error.retriable) throw error;
+    logger.warn(
+      { via: "statement", error: (error as Error).message },
+      `loading via statements: the warehouse's file system does not answer (${fs.description})`,
+    );
+    return new StatementLoader(store, settings);
+  }
+  logger.info(
+    { via: "files", root, fs: fs.description },
+    `loading via Parquet files into ${root} (${fs.description})`,
+  );
+  return new FileLoader(store, settings, fs, root, logger);
+}
+
+/** A write and a delete where the markers go: what a load needs, asked once at start. */
+async function probe(fs: WarehouseFs, root: string): Promise<void> {
+  const dir = `${root}/${INFLIGHT}`;
+  await fs.mkdirs(dir);
+  const file = `${dir}/${TMP_PREFIX}probe-${process.pid}-${Date.now()}`;
+  await fs.write(file, new Uint8Array(0));
+  await fs.delete(file);
+}
+
+class StatementLoader implements Loader {
+  readonly via = "statement";
+  readonly maxStatementBytes: number;
+  constructor(
+    private readonly store: HiveStore,
+    settings: ResolvedHiveSettings,
+  ) {
+    this.maxStatementBytes = settings.max_statement_bytes;
+  }
+
+  async recover(): Promise<void> {}
+
+  async load(unit: LoadUnit, at?: (point: LoadPoint) => void): Promise<LoadResult> {
+    const { statement, rows } = encodeLoad(unit, this.store.database, this.store.specs);
+    const bytes = statement(attemptId(unit.loadId, 1)).length;
+    const started = Date.now();
+    const attempts = await retryLoad(this.store, unit.loadId, async (id) => {
+      const running = this.store.execute(statement(id));
+      at?.("mid-commit");
+      await running;
+    });
+    at?.("after-commit");
+    return { ms: Date.now() - started, attempts, rows, bytes, files: 0 };
+  }
+}
+
+class FileLoader implements Loader {
+  readonly via = "files";
+  readonly maxStatementBytes = undefined;
+  /** Partitions registered (or found) by this run: `table/day=…`. */
+  private readonly registered = new Set<string>();
+
+  constructor(
+    private readonly store: HiveStore,
+    private readonly settings: ResolvedHiveSettings,
+    private readonly fs: WarehouseFs,
+    private readonly root: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async recover(now = Date.now()): Promise<void> {
+    const dir = `${this.root}/${INFLIGHT}`;
+    const entries = (await this.fs.list(dir)) ?? [];
+    const markers = entries.filter((e) => !e.directory && e.name.endsWith(".json"));
+    if (markers.length === 0) return;
+    const old = markers.filter((m) => now - m.modificationTime >= ORPHAN_GRACE_MS);
+    const attempts = markers.map((m) => decodeURIComponent(m.name.slice(0, -".json".length)));
+    const committed = await this.store.committedAttempts(attempts);
+    let removed = 0;
+    let waiting = 0;
+    for (const marker of markers) {
+      const attempt = decodeURIComponent(marker.name.slice(0, -".json".length));
+      const path = `${dir}/${marker.name}`;
+      if (committed.has(attempt)) {
+        await this.fs.delete(path);
+        continue;
+      }
+      if (!old.includes(marker)) {
+        waiting += 1;
+        continue;
+      }
+      const files = await this.markerFiles(path);
+      for (const file of files) await this.fs.delete(file);
+      await this.fs.delete(path);
+      removed += files.length;
+      this.logger.warn(
+        { attempt, files: files.length },
+        "removed the files of a load attempt that never committed",
+      );
+    }
+    if (waiting > 0) {
+      this.logger.info(
+        { attempts: waiting },
+        `${waiting} uncommitted load attempt(s) younger than ${ORPHAN_GRACE_MS / 60_000} min: their files stay (invisible) until a later run`,
+      );
+    }
+    if (removed > 0) this.logger.info({ files: removed }, "orphaned load files removed");
+  }
+
+  async load(unit: LoadUnit, at?: (point: LoadPoint) => void): Promise<LoadResult> {
+    const started = Date.now();
+    let result = { rows: emptyRows(), bytes: 0, files: 0 };
+    const attempts = await retryLoad(this.store, unit.loadId, (id) =>
+      this.attempt(unit, id, at, (written) => {
+        result = written;
+      }),
+    );
+    at?.("after-commit");
+    return { ms: Date.now() - started, attempts, ...result };
+  }
+
+  private async attempt(
+    unit: LoadUnit,
+    id: string,
+    at: ((point: LoadPoint) => void) | undefined,
+    written: (result: { rows: Record<TableKind, number>; bytes: number; files: number }) => void,
+  ): Promise<void> {
+    const parts = parquetParts(unit, this.store.specs, id);
+    const name = `${id}.parquet`;
+    const placed = parts.map((part) => ({
+      part,
+      dir: `${fsPath(tableLocation(this.settings, this.store.specs[part.kind]))}/${part.partitionPath}`,
+    }));
+    const finals = placed.map(({ dir }) => `${dir}/${name}`);
+    const marker = `${this.root}/${INFLIGHT}/${encodeURIComponent(id)}.json`;
+    at?.("before-files");
+    await this.fs.write(
+      marker,
+      Buffer.from(
+        JSON.stringify({
+          attempt: id,
+          files: [...finals, ...placed.map(({ dir }) => `${dir}/${TMP_PREFIX}${name}`)],
+        }),
+      ),
+    );
+    let bytes = 0;
+    for (const [index, { part, dir }] of placed.entries()) {
+      const tmp = `${dir}/${TMP_PREFIX}${name}`;
+      await this.fs.mkdirs(dir);
+      await this.fs.write(tmp, part.data);
+      if (!(await this.fs.rename(tmp, `${dir}/${name}`))) {
+        throw new HostflowError(
+          "HF_WAREHOUSE",
+          `${this.fs.description} lost ${tmp} before it was renamed`,
+          {
+            retriable: true,
+          },
+        );
+      }
+      bytes += part.data.byteLength;
+      if (index === 0) at?.("mid-files");
+    }
+    at?.("after-files");
+    const rows = emptyRows();
+    for (const part of parts) rows[part.kind] += part.rows;
+    rows.loads = unit.offsets.length;
+    written({ rows, bytes, files: parts.length });
+    await this.register(parts);
+    const committing = this.store.execute(
+      commitStatement(unit, this.store.database, this.store.specs, id),
+    );
+    at?.("mid-commit");
+    await committing;
+    await this.fs.delete(marker).catch((error: unknown) => {
+      this.logger.warn(
+        { marker, error: (error as Error).message },
+        "could not remove a committed load's marker (a later run does)",
+      );
+    });
+  }
+
+  /** One ALTER TABLE per table with partitions this run has not registered yet. */
+  private async register(parts: ParquetPart[]): Promise<void> {
+    const byTable = new Map<FileTable, Set<string>>();
+    for (const part of parts) {
+      const key = `${part.kind}/${part.partitionPath}`;
+      if (this.registered.has(key)) continue;
+      const specs = byTable.get(part.kind) ?? new Set<string>();
+      specs.add(part.partitionSpec);
+      byTable.set(part.kind, specs);
+    }
+    for (const [kind, specs] of byTable) {
+      const table = `${this.store.database}.${this.store.specs[kind].name}`;
+      await this.store.execute(
+        `ALTER TABLE ${table} ADD IF NOT EXISTS ${[...specs].map((s) => `PARTITION (${s})`).join(" ")}`,
+      );
+    }
+    for (const part of parts) this.registered.add(`${part.kind}/${part.partitionPath}`);
+  }
+
+  private async markerFiles(path: string): Promise<string[]> {
+    try {
+      const text = await this.fs.read(path);
+      const files = (JSON.parse(text) as { files?: unknown }).files;
+      return Array.isArray(files) ? files.filter((f): f is string => typeof f === "string") : [];
+    } catch (error) {
+      if (isHostflowError(error) && error.retriable) throw error;
+      // A marker cut short by a kill: its attempt had written no file yet.
+      return [];
+    }
+  }
+}
+
+/**
+ * Runs attempts at a load until one commits: before a retry, asks whether an earlier attempt
+ * committed after all. Returns the number of attempts.
+ */
+async function retryLoad(
+  store: HiveStore,
+  loadId: string,
+  attempt: (id: string) => Promise<void>,
+): Promise<number> {
+  return store.retrying(`load ${loadId}`, async (n) => {
+    if (n > 1 && (await store.committed(loadId))) return n;
+    await attempt(attemptId(loadId, n));
+    return n;
+  });
+}
+
+const emptyRows = (): Record<TableKind, number> => ({
+  metrics: 0,
+  raw: 0,
+  quarantine: 0,
+  gaps: 0,
+  streams: 0,
+  loads: 0,
+});
+
+export { sqlString };
