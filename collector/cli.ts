@@ -66,6 +66,8 @@ async function runOnce(
   const progress = progressReporter(logger, config.run.progress_interval);
   try {
     const crashAt = process.env.HOSTFLOW_CRASH_AT as CrashPoint | undefined;
+    const holdAt = process.env.HOSTFLOW_HOLD_AT as CrashPoint | undefined;
+    const holdDir = process.env.HOSTFLOW_HOLD_DIR;
     return await runCollector(config, {
       logger,
       maxRecords: args.maxRecords ?? config.run.max_records,
@@ -73,6 +75,10 @@ async function runOnce(
       maxBadRatio: args.maxBadRatio,
       onProgress: progress.update,
       crashAt: crashAt !== undefined && CRASH_POINTS.includes(crashAt) ? crashAt : undefined,
+      holdAt:
+        holdAt !== undefined && CRASH_POINTS.includes(holdAt) && holdDir !== undefined
+          ? { point: holdAt, dir: holdDir }
+          : undefined,
     });
   } finally {
     progress.stop();

@@ -5,8 +5,12 @@
  * they came from; the next run starts from the offsets in Hive, never from Kafka's alone.
  */
 import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
 import os from "node:os";
 import type { Batch, Consumer, Kafka } from "kafkajs";
+import { pause } from "../lib/backoff.js";
 import { HostflowError, isHostflowError } from "../lib/errors.js";
 import { createKafka, kafkaClientConfig } from "../lib/kafka.js";
 import type { Logger } from "../lib/log.js";
@@ -38,6 +42,11 @@ export interface RunOptions {
   onProgress?: (progress: Progress) => void;
   /** Test hook: SIGKILL this process at that point of the first load. */
   crashAt?: CrashPoint | undefined;
+  /**
+   * Test hook: at that point of the first load, write `<dir>/reached` and wait until
+   * `<dir>/release` exists (a test stops a server there).
+   */
+  holdAt?: { point: CrashPoint; dir: string } | undefined;
 }
 
 export interface Progress {
@@ -595,6 +604,7 @@ class CollectorRun {
         // mid-commit: the statement has gone; the kill comes while the server runs it.
         if (point === "mid-commit") setTimeout(() => this.crash(point), 300);
         else this.crash(point);
+        return this.hold(point);
       });
     } finally {
       if (beat) clearInterval(beat);
@@ -697,6 +707,15 @@ class CollectorRun {
 
   private crash(point: CrashPoint): void {
     if (this.options.crashAt === point) process.kill(process.pid, "SIGKILL");
+  }
+
+  private held = false;
+  private async hold(point: CrashPoint): Promise<void> {
+    const hold = this.options.holdAt;
+    if (hold === undefined || hold.point !== point || this.held) return;
+    this.held = true;
+    await writeFile(path.join(hold.dir, "reached"), String(process.pid));
+    while (!existsSync(path.join(hold.dir, "release"))) await pause(100);
   }
 }
 

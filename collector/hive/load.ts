@@ -52,8 +52,11 @@ export interface Loader {
   readonly via: "files" | "statement";
   /** At the start of a run: what killed or failed runs left. */
   recover(): Promise<void>;
-  /** Loads and commits, retrying transient failures. `at` is called at each LoadPoint. */
-  load(unit: LoadUnit, at?: (point: LoadPoint) => void): Promise<LoadResult>;
+  /**
+   * Loads and commits, retrying transient failures. `at` is called at each LoadPoint (a test
+   * hook: kill or hold the process there); mid-commit is not awaited, the statement being sent.
+   */
+  load(unit: LoadUnit, at?: (point: LoadPoint) => void | Promise<void>): Promise<LoadResult>;
   /** Rows per statement bound the statement path's loads; undefined: only the batch limits. */
   readonly maxStatementBytes: number | undefined;
 }
@@ -71,12 +74,12 @@ export async function openLoader(
   store: HiveStore,
   settings: ResolvedHiveSettings,
   logger: Logger,
+  fs: WarehouseFs | undefined = warehouseFs(settings),
 ): Promise<Loader> {
   if (settings.load_via === "statement") {
     logger.info({ via: "statement" }, "loading via statements (hive.load_via: statement)");
     return new StatementLoader(store, settings);
   }
-  const fs = warehouseFs(settings);
   const root = fsPath(tablesRoot(settings));
   if (fs === undefined) {
     const why = `warehouse_dir ${settings.warehouse_dir} is on HDFS and hive.webhdfs_url is not set`;
@@ -137,7 +140,7 @@ class StatementLoader implements Loader {
 
   async recover(): Promise<void> {}
 
-  async load(unit: LoadUnit, at?: (point: LoadPoint) => void): Promise<LoadResult> {
+  async load(unit: LoadUnit, at?: (point: LoadPoint) => void | Promise<void>): Promise<LoadResult> {
     const { statement, rows } = encodeLoad(unit, this.store.database, this.store.specs);
     const bytes = statement(attemptId(unit.loadId, 1)).length;
     const started = Date.now();
@@ -146,7 +149,7 @@ class StatementLoader implements Loader {
       at?.("mid-commit");
       await running;
     });
-    at?.("after-commit");
+    await at?.("after-commit");
     return { ms: Date.now() - started, attempts, rows, bytes, files: 0 };
   }
 }
@@ -154,8 +157,6 @@ class StatementLoader implements Loader {
 class FileLoader implements Loader {
   readonly via = "files";
   readonly maxStatementBytes = undefined;
-  /** Partitions registered (or found) by this run: `table/day=…`. */
-  private readonly registered = new Set<string>();
 
   constructor(
     private readonly store: HiveStore,
@@ -204,7 +205,7 @@ class FileLoader implements Loader {
     if (removed > 0) this.logger.info({ files: removed }, "orphaned load files removed");
   }
 
-  async load(unit: LoadUnit, at?: (point: LoadPoint) => void): Promise<LoadResult> {
+  async load(unit: LoadUnit, at?: (point: LoadPoint) => void | Promise<void>): Promise<LoadResult> {
     const started = Date.now();
     let result = { rows: emptyRows(), bytes: 0, files: 0 };
     const attempts = await retryLoad(this.store, unit.loadId, (id) =>
@@ -212,14 +213,14 @@ class FileLoader implements Loader {
         result = written;
       }),
     );
-    at?.("after-commit");
+    await at?.("after-commit");
     return { ms: Date.now() - started, attempts, ...result };
   }
 
   private async attempt(
     unit: LoadUnit,
     id: string,
-    at: ((point: LoadPoint) => void) | undefined,
+    at: ((point: LoadPoint) => void | Promise<void>) | undefined,
     written: (result: { rows: Record<TableKind, number>; bytes: number; files: number }) => void,
   ): Promise<void> {
     const parts = parquetParts(unit, this.store.specs, id);
@@ -230,7 +231,7 @@ class FileLoader implements Loader {
     }));
     const finals = placed.map(({ dir }) => `${dir}/${name}`);
     const marker = `${this.root}/${INFLIGHT}/${encodeURIComponent(id)}.json`;
-    at?.("before-files");
+    await at?.("before-files");
     await this.fs.write(
       marker,
       Buffer.from(
@@ -255,9 +256,9 @@ class FileLoader implements Loader {
         );
       }
       bytes += part.data.byteLength;
-      if (index === 0) at?.("mid-files");
+      if (index === 0) await at?.("mid-files");
     }
-    at?.("after-files");
+    await at?.("after-files");
     const rows = emptyRows();
     for (const part of parts) rows[part.kind] += part.rows;
     rows.loads = unit.offsets.length;
@@ -276,12 +277,14 @@ class FileLoader implements Loader {
     });
   }
 
-  /** One ALTER TABLE per table with partitions this run has not registered yet. */
+  /**
+   * One ALTER TABLE per table written, naming every partition of the load, known or not: on
+   * Spark's Thrift Server it is also what makes the server list the table's files again (it
+   * caches them), so it runs for every load.
+   */
   private async register(parts: ParquetPart[]): Promise<void> {
     const byTable = new Map<FileTable, Set<string>>();
     for (const part of parts) {
-      const key = `${part.kind}/${part.partitionPath}`;
-      if (this.registered.has(key)) continue;
       const specs = byTable.get(part.kind) ?? new Set<string>();
       specs.add(part.partitionSpec);
       byTable.set(part.kind, specs);
@@ -292,7 +295,6 @@ class FileLoader implements Loader {
         `ALTER TABLE ${table} ADD IF NOT EXISTS ${[...specs].map((s) => `PARTITION (${s})`).join(" ")}`,
       );
     }
-    for (const part of parts) this.registered.add(`${part.kind}/${part.partitionPath}`);
   }
 
   private async markerFiles(path: string): Promise<string[]> {

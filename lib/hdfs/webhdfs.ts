@@ -28,7 +28,8 @@ export interface WebHdfsOptions {
 }
 
 /** Exceptions the NameNode names for a state that passes (retry later). */
-const TRANSIENT = /SafeModeException|RetriableException|StandbyException|ObserverRetryOnActive/;
+const TRANSIENT =
+  /SafeModeException|RetriableException|StandbyException|ObserverRetryOnActive|could only be written to 0 of the|There are 0 datanode\(s\) running/;
 
 export class WebHdfs {
   constructor(private readonly options: WebHdfsOptions) {}

@@ -217,6 +217,7 @@ export class HiveClient {
             "HF_HIVE_QUERY",
             `HiveServer2 at ${this.endpoint} failed the statement: ${firstLine(status.errorMessage) ?? stateName(status.operationState)}`,
             {
+              retriable: storageUnavailable(status.errorMessage),
               context: {
                 endpoint: this.endpoint,
                 sql: preview(sql),
@@ -376,8 +377,23 @@ function statementError(error: unknown, sql: string, endpoint: string): Hostflow
   return new HostflowError(
     "HF_HIVE_QUERY",
     `HiveServer2 at ${endpoint} rejected the statement: ${firstLine(typeof message === "string" ? message : String(error))}`,
-    { cause: error, context: { endpoint, sql: preview(sql) } },
+    {
+      cause: error,
+      retriable: storageUnavailable(typeof message === "string" ? message : undefined),
+      context: { endpoint, sql: preview(sql) },
+    },
   );
+}
+
+/**
+ * A statement that failed because the warehouse's file system was away (the NameNode down or
+ * restarting, in safe mode, no DataNode): the same statement succeeds once it is back.
+ */
+const STORAGE_UNAVAILABLE =
+  /java\.net\.ConnectException|Connection refused|SafeModeException|RetriableException|StandbyException|could only be written to 0 of the|There are 0 datanode\(s\) running/;
+
+export function storageUnavailable(message: string | undefined | null): boolean {
+  return typeof message === "string" && STORAGE_UNAVAILABLE.test(message);
 }
 
 function stateName(state: number): string {

@@ -37,7 +37,7 @@ test("a good record gives its sample, host and headers", (t) => {
     encodeHeaders(wire),
     options,
   );
-  t.deepEqual(checked, { ok: true, sample, host: "web-01", headers: wire });
+  t.deepEqual(checked, { ok: true, sample, host: "web-01", headers: wire, skipped: 0 });
 });
 
 test("the host comes from the record key when tags.host is missing; tags.host wins otherwise", (t) => {
@@ -62,10 +62,39 @@ test("values that are not a sample are bad with the decoder's reason", (t) => {
   t.is(reason(check(json([1, 2]))), "not a JSON object");
   t.is(reason(check(json({ ...sample, tags: "web-01" }))), "tags: missing or not an object");
   t.is(
-    reason(check(json({ ...sample, fields: { usage_user: "3.1" } }))),
-    "fields.usage_user: not a finite number",
+    reason(check(json({ ...sample, fields: { usage_user: [3.1] } }))),
+    "fields.usage_user: not a finite number, a boolean or a string",
   );
+  t.is(
+    reason(check(json({ ...sample, fields: { usage_user: null } }))),
+    "fields.usage_user: not a finite number, a boolean or a string",
+  );
+  t.is(reason(check(json({ ...sample, fields: {} }))), "fields: empty");
   t.is(reason(check(null)), "empty value (tombstone)");
+});
+
+test("Telegraf 1.36's records as its Kafka output writes them: string fields skipped and counted, booleans 0/1", (t) => {
+  // outputs.kafka with data_format = "json" (json_timestamp_units = "1s"): inputs.system sends
+  // uptime_format on a metric of its own; a boolean field (e.g. inputs.ping's result flags,
+  // inputs.procstat's running) beside numbers.
+  const s = Math.floor((now - 10_000) / 1000);
+  const telegraf = (line: string) => check(Buffer.from(line), { timestampUnit: "s" });
+  const uptime = telegraf(
+    `{"fields":{"uptime_format":"12 days,  3:04"},"name":"system","tags":{"host":"web-01"},"timestamp":${s}}`,
+  );
+  t.true(uptime.ok, reason(uptime));
+  t.like(uptime, { ok: true, skipped: 1, sample: { name: "system", fields: {} } });
+  const mixed = telegraf(
+    `{"fields":{"load1":0.52,"n_cpus":2,"n_users":1,"running":true,"stopped":false,"state":"up"},"name":"system","tags":{"host":"web-01"},"timestamp":${s}}`,
+  );
+  t.like(mixed, {
+    ok: true,
+    skipped: 1,
+    sample: {
+      fields: { load1: 0.52, n_cpus: 2, n_users: 1, running: 1, stopped: 0 },
+      timestamp: s * 1000,
+    },
+  });
 });
 
 test("names with control characters or beyond their length limit are bad, naming the key", (t) => {

@@ -36,7 +36,7 @@ export interface CollectorFixture {
  */
 export async function collectorFixture(
   t: ExecutionContext,
-  options: { partitions?: number; extra?: string; hive?: Record<string, string> } = {},
+  options: { partitions?: number; extra?: string; hive?: Record<string, string | number> } = {},
 ): Promise<CollectorFixture> {
   const topic = uniqueName("hf_col");
   const database = uniqueName("hf_col").replace(/[^A-Za-z0-9_]/g, "_");
@@ -52,7 +52,7 @@ hive:
   password: ${JSON.stringify(endpoints.hive.password)}
   database: ${database}
   connect_timeout: 2m # many tests share one HiveServer2 on two cores
-${process.env.WEBHDFS_URL ? `  webhdfs_url: ${endpoints.webHdfs.url}\n  webhdfs_user: ${endpoints.webHdfs.user}\n` : ""}${Object.entries(
+${process.env.WEBHDFS_URL && options.hive?.webhdfs_url === undefined ? `  webhdfs_url: ${endpoints.webHdfs.url}\n  webhdfs_user: ${endpoints.webHdfs.user}\n` : ""}${Object.entries(
   options.hive ?? {},
 )
   .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}\n`)
@@ -218,4 +218,19 @@ export async function hiveAggregates(f: CollectorFixture): Promise<Map<string, E
 
 export function writeConfig(file: string, text: string): void {
   writeFileSync(file, text);
+}
+
+/** Sums in Hive come back as doubles: compare with a tolerance, the rest exactly. */
+export function assertSame(
+  t: ExecutionContext,
+  actual: Map<string, unknown>,
+  expected: Map<string, unknown>,
+): void {
+  t.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort());
+  for (const [k, e] of expected) {
+    const a = actual.get(k) as Record<string, number>;
+    for (const [stat, v] of Object.entries(e as Record<string, number>)) {
+      t.true(Math.abs((a[stat] ?? Number.NaN) - v) < 1e-6, `${k} ${stat}: ${a[stat]} != ${v}`);
+    }
+  }
 }
