@@ -1,90 +1,110 @@
 /**
- * Collector throughput end to end. Per run: a fresh topic (6 partitions) filled with --records
- * samples of a --hosts fleet (the agent's synthetic fleet generator: the 9 measurements of the
- * sysinfo source per host every 10 s of simulated time, ~9 fields each, ending a few minutes
- * ago; key = host, wire headers with one agent and stream per host), produced with acks=all and
- * timed apart; then `runCollector` with the default collector settings on a fresh Hive database
- * (store.init()), timed from the call to its return. Topic, database and group are removed after.
+ * Collector throughput end to end, as issue 12 (item 7) asks: the built CLI as installed, its
+ * whole process, beside a bare kafkajs consumer on the same topic in the same run (the ceiling).
  *
- * Where the time goes comes from the run's own log lines (captured with their timestamps: setup,
- * group join, each load and its statement time) and the CPU the collector, Spark and Kafka used
- * meanwhile (/proc). Two measurements apart explain the rest: the collector's CPU work replayed
- * in memory on the same records (parse and check, aggregate, gap tracking, statement encoding;
- * no Kafka, no Hive) and single load statements of partial rows, timed alone.
+ * Per run: a fresh topic (6 partitions) filled with --records samples of a --hosts fleet (the
+ * agent's synthetic fleet generator: the 9 measurements of the sysinfo source per host every
+ * 10 s of simulated time, ~9 fields each, ending a few minutes ago; key = host, wire headers
+ * with one agent and stream per host), produced with acks=all and timed apart; a fresh Hive
+ * database (store.init()). Then:
+ * - the collector: `node dist/collector/cli.js run -c <yaml>` under GNU time, with the
+ *   collector's default batch settings and hive.load_via (--load-via; auto picks files on the
+ *   local stack: Parquet through WebHDFS, one INSERT into loads per load). Wall time from spawn
+ *   to exit; its user+sys CPU and peak RSS (max resident) from GNU time (wait4). Meanwhile the
+ *   CPU of the warehouse side (HiveServer2, NameNode, DataNode: the processes listening on their
+ *   ports), of Kafka, and of the whole machine, from /proc. Checked: exit 0, its summary line
+ *   (every record read, none bad, no lag left), and Hive: the committed loads hold --records
+ *   records and the committed metric rows are the run's.
+ * - the ceiling: a bare kafkajs consumer (child process, plain kafkajs, fresh group,
+ *   fromBeginning, eachBatch counting messages; same maxBytesPerPartition as the collector)
+ *   reads the same topic to its end, timed and measured the same way.
+ * Topic, groups, database and its HDFS files are removed after each run, and at Ctrl-C.
  *
- *   npx tsx scripts/bench/collector.ts [--records 1000000] [--runs 3] [--hosts 1000]
- *       [--max-seconds 300] [--statement-bytes 16MiB] [--load-rows 1000,20000,75000]
+ * Before the runs, a profile of where the collector's CPU goes: its per-record work replayed in
+ * memory on the same records, in this process from the sources (parse+check, aggregate, gap
+ * tracking, and at each load the Parquet encoding, parquetParts; no Kafka, no Hive).
+ *
+ *   npm run bench -- collector [--records 1000000] [--runs 3] [--hosts 1000]
+ *       [--load-via auto|files|statement] [--max-seconds 600] [--no-profile] [--no-build]
  *       [--verbose]
  *
- * --max-seconds is the run's --max-seconds: a run that has not read everything by then is
- * reported as incomplete, and the bench stops there. --statement-bytes sets
- * hive.max_statement_bytes (a load starts at 80 % of it; default: the collector's default).
- * --load-rows: the sizes of the single statements. --runs 0 skips the end-to-end runs.
- * HiveServer2 is HIVE_HOST/HIVE_PORT (default: the local stack's), Kafka KAFKA_BROKERS.
+ * dist/ is rebuilt (npm run build) when older than collector/ or lib/; --no-build exits 2
+ * instead. --max-seconds is the run's --max-seconds: a run that has not read everything by then
+ * fails the bench. Kafka is KAFKA_BROKERS, HiveServer2 HIVE_HOST/HIVE_PORT, WebHDFS WEBHDFS_URL
+ * (default: the local stack's, which npm run bench starts when it is not running).
  */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
-import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import { type Message, Partitioners } from "kafkajs";
 import { pino } from "pino";
 import type { AgentEvent } from "../../agent/core/types.js";
 import { Fleet, SYNTHETIC_EVENTS_PER_HOST } from "../../agent/sources/synthetic.js";
-import { type PartialRow, WindowAggregator } from "../../collector/aggregate.js";
+import { WindowAggregator } from "../../collector/aggregate.js";
 import {
   loadCollectorConfigText,
   type ResolvedCollectorConfig,
 } from "../../collector/config/load.js";
 import { GapTracker, type StreamState } from "../../collector/gaps.js";
-import {
-  attemptId,
-  encodeLoad,
-  encodeStagedLoad,
-  type GapRow,
-  type LoadUnit,
-} from "../../collector/hive/encode.js";
+import { attemptId, encodeLoad, type GapRow, type LoadUnit } from "../../collector/hive/encode.js";
+import { parquetParts } from "../../collector/hive/parquet.js";
 import { HiveStore } from "../../collector/hive/store.js";
-import { tableSpecs } from "../../collector/hive/tables.js";
+import { committedLoads, tableSpecs } from "../../collector/hive/tables.js";
 import { checkRecord, type RecordCheckOptions } from "../../collector/records.js";
-import { type RunSummary, runCollector } from "../../collector/run.js";
 import { endpointsFromEnv } from "../../lib/endpoints.js";
 import { WebHdfs } from "../../lib/hdfs/webhdfs.js";
 import { createKafka, createTopicsAndWait } from "../../lib/kafka.js";
 import { encodeHeaders, encodeSample, WIRE_SCHEMA_VERSION } from "../../lib/wire.js";
+import { stackLayout } from "../stack/layout.js";
 
 const { values: args } = parseArgs({
   options: {
     records: { type: "string", default: "1000000" },
     runs: { type: "string", default: "3" },
     hosts: { type: "string", default: "1000" },
-    "load-rows": { type: "string", default: "1000,20000,75000" },
-    "statement-bytes": { type: "string" },
     "load-via": { type: "string", default: "auto" },
-    "max-seconds": { type: "string", default: "300" },
+    "max-seconds": { type: "string", default: "600" },
+    "no-profile": { type: "boolean", default: false },
+    "no-build": { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
   },
 });
 const RECORDS = positive("records", args.records);
-const RUNS = args.runs === "0" ? 0 : positive("runs", args.runs);
+const RUNS = positive("runs", args.runs);
 const HOSTS = positive("hosts", args.hosts);
-const LOAD_ROWS = args["load-rows"].split(",").map((n) => positive("load-rows", n));
-/** A run still reading after this long stops (and the bench reports it as incomplete). */
+/** The collector's --max-seconds; the bare consumer gets as long. */
 const MAX_SECONDS = positive("max-seconds", args["max-seconds"]);
-/** hive.max_statement_bytes of the runs, when not the collector's default. */
-const STATEMENT_BYTES = args["statement-bytes"];
 /** hive.load_via of the runs. */
 const LOAD_VIA = args["load-via"];
 if (!["auto", "files", "statement"].includes(LOAD_VIA)) {
-  throw new Error(`--load-via ${LOAD_VIA}: expected auto, files or statement`);
+  console.error(`--load-via ${LOAD_VIA}: expected auto, files or statement`);
+  process.exit(2);
 }
 const PARTITIONS = 6;
 const INTERVAL_MS = 10_000;
 /** The newest simulated sample is about this old when the run starts. */
 const END_AGO_MS = 3 * 60_000;
+/** Issue 12: end to end on this 2-core machine, collector and stack sharing it. */
 const AIM = 50_000;
+/** The collector's consumer fetches this much per partition (collector/run.ts); the bare one too. */
+const MAX_BYTES_PER_PARTITION = 4 * 1024 * 1024;
+const GNU_TIME = "/usr/bin/time";
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const CLI = path.join(ROOT, "dist/collector/cli.js");
 const endpoints = endpointsFromEnv();
+const ports = stackLayout().ports;
 
 function positive(name: string, text: string): number {
   const n = Number(text.replace(/[_,]/g, ""));
@@ -93,6 +113,44 @@ function positive(name: string, text: string): number {
     process.exit(2);
   }
   return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The built CLI: what users run
+
+/** Sources whose build output is missing or older than them (collector/ and lib/). */
+function staleSources(): string[] {
+  const stale: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
+      const rel = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(rel);
+      else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts")) {
+        const built = path.join(ROOT, "dist", rel.replace(/\.ts$/, ".js"));
+        if (!existsSync(built) || statSync(built).mtimeMs < statSync(path.join(ROOT, rel)).mtimeMs)
+          stale.push(rel);
+      }
+    }
+  };
+  walk("collector");
+  walk("lib");
+  return stale;
+}
+
+function ensureBuilt(): void {
+  const stale = staleSources();
+  if (stale.length === 0) return;
+  const which = `${stale.slice(0, 3).join(", ")}${stale.length > 3 ? ` and ${stale.length - 3} more` : ""}`;
+  if (args["no-build"]) {
+    console.error(`dist/ is older than ${which}: run npm run build (or leave out --no-build)`);
+    process.exit(2);
+  }
+  console.error(`dist/ is older than ${which}: npm run build`);
+  const built = spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", 2, 2] });
+  if (built.status !== 0) {
+    console.error("npm run build failed: the bench times the built CLI, so it stops here");
+    process.exit(2);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -168,67 +226,79 @@ async function produce(topic: string, end: number): Promise<{ seconds: number; b
 }
 
 // ---------------------------------------------------------------------------------------------
-// Kafka topics and Hive databases, removed at the end whatever happens
+// Kafka topics and groups, Hive databases and their files: removed at the end whatever happens
 
 const cleanups = new Map<string, () => Promise<void>>();
+/** Child processes running now (GNU time, with the measured process under it). */
+const children = new Set<ChildProcess>();
 
-async function cleanUp(): Promise<void> {
-  for (const [name, cleanup] of [...cleanups].reverse()) {
-    await cleanup().catch((error: unknown) =>
-      console.error(`cleanup of ${name} failed: ${(error as Error).message}`),
-    );
-    cleanups.delete(name);
-  }
+/** Set at Ctrl-C: what fails after it (a collector killed by the same SIGINT) is not news. */
+let interrupted = false;
+let cleaning: Promise<void> | undefined;
+
+/** Runs every cleanup still registered, once (the end of main and Ctrl-C may both ask). */
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const [name, cleanup] of [...cleanups].reverse()) {
+      cleanups.delete(name);
+      await cleanup().catch((error: unknown) =>
+        console.error(`cleanup of ${name} failed: ${(error as Error).message}`),
+      );
+    }
+  })();
+  return cleaning;
 }
 
 process.once("SIGINT", () => {
-  console.error("interrupted: removing the bench topics and databases");
-  void cleanUp().finally(() => process.exit(130));
+  interrupted = true;
+  console.error("interrupted: stopping the bench's processes, removing its topics and databases");
+  void (async () => {
+    await Promise.all([...children].map((child) => stop(child)));
+    await cleanUp();
+  })().finally(() => process.exit(130));
 });
 
 const uniqueName = (prefix: string) =>
   `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
 
-async function createTopic(topic: string): Promise<void> {
-  // Registered first: an interrupt while the topic is being created still removes it.
-  cleanups.set(`topic ${topic}`, async () => {
-    const a = createKafka({ clientId: "hostflow-bench", brokers: endpoints.kafkaBrokers }).admin();
-    await a.connect();
-    try {
-      await a.deleteTopics({ topics: [topic] });
-    } finally {
-      await a.disconnect();
-    }
-  });
+async function withAdmin<T>(
+  work: (admin: ReturnType<ReturnType<typeof createKafka>["admin"]>) => Promise<T>,
+): Promise<T> {
   const admin = createKafka({
     clientId: "hostflow-bench",
     brokers: endpoints.kafkaBrokers,
   }).admin();
   await admin.connect();
   try {
-    await createTopicsAndWait(admin, [{ topic, numPartitions: PARTITIONS }]);
+    return await work(admin);
   } finally {
     await admin.disconnect();
   }
+}
+
+/** A fresh topic; removed, with the consumer groups that read it, at the end. */
+async function createTopic(topic: string, groups: string[]): Promise<void> {
+  // Registered first: an interrupt while the topic is being created still removes it.
+  cleanups.set(`topic ${topic}`, () =>
+    withAdmin(async (admin) => {
+      await admin.deleteTopics({ topics: [topic] });
+      // A group that never joined (the run failed before) is not an error.
+      await admin.deleteGroups(groups).catch(() => undefined);
+    }),
+  );
+  await withAdmin((admin) => createTopicsAndWait(admin, [{ topic, numPartitions: PARTITIONS }]));
 }
 
 async function topicRecords(topic: string): Promise<number> {
-  const admin = createKafka({
-    clientId: "hostflow-bench",
-    brokers: endpoints.kafkaBrokers,
-  }).admin();
-  await admin.connect();
-  try {
+  return withAdmin(async (admin) => {
     const offsets = await admin.fetchTopicOffsets(topic);
     return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
-  } finally {
-    await admin.disconnect();
-  }
+  });
 }
 
-/** The collector's config for a topic and database: its defaults (the run's limit is --max-seconds). */
-function collectorConfig(topic: string, database: string, dir: string): ResolvedCollectorConfig {
-  const yaml = `kafka:
+/** The collector's config file: endpoints, topic, database; every other setting its default. */
+function collectorYaml(topic: string, database: string, dir: string): string {
+  return `kafka:
   brokers: [${endpoints.kafkaBrokers.map((b) => JSON.stringify(b)).join(", ")}]
   topics: [${topic}]
   group_id: ${database}
@@ -238,24 +308,28 @@ hive:
   user: ${JSON.stringify(endpoints.hive.user)}
   password: ${JSON.stringify(endpoints.hive.password)}
   database: ${database}
+  webhdfs_url: ${JSON.stringify(endpoints.webHdfs.url)}
   load_via: ${LOAD_VIA}
-${STATEMENT_BYTES === undefined ? "" : `  max_statement_bytes: ${STATEMENT_BYTES}\n`}run:
-  lock_file: ${path.join(dir, "run.lock")}
-  max_duration: 1h
+run:
+  lock_file: ${JSON.stringify(path.join(dir, "run.lock"))}
 `;
-  return loadCollectorConfigText(yaml, path.join(dir, "collector.yaml"), {}).config;
 }
 
-/** A fresh database with the collector's tables (dropped at the end). */
+const resolvedConfig = (yaml: string, file: string): ResolvedCollectorConfig =>
+  loadCollectorConfigText(yaml, file, {}).config;
+
+/** A fresh database with the collector's tables; dropped (and its files deleted) at the end. */
 async function createDatabase(config: ResolvedCollectorConfig): Promise<HiveStore> {
-  const quiet = pino({ level: "silent" });
-  const store = await HiveStore.open(config.hive, quiet);
+  const store = await HiveStore.open(config.hive, pino({ level: "silent" }));
   const database = config.hive.database;
   cleanups.set(`database ${database}`, async () => {
-    await store.dropDatabase(
-      process.env.WEBHDFS_URL ? new WebHdfs(endpointsFromEnv().webHdfs) : undefined,
-    );
-    await store.close();
+    try {
+      await store.dropDatabase(
+        new WebHdfs({ url: endpoints.webHdfs.url, user: config.hive.webhdfs_user }),
+      );
+    } finally {
+      await store.close();
+    }
   });
   await store.init();
   return store;
@@ -268,11 +342,11 @@ async function drop(name: string): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// CPU accounting from /proc: this process, the broker and HiveServer2 (by port), the machine
+// CPU from /proc: the warehouse's and Kafka's processes (found by port), the machine
 
 const TICK_S = 0.01; // USER_HZ is 100 on Linux
 
-/** The process listening on a local TCP port (the broker, HiveServer2), from /proc. */
+/** The process listening on a local TCP port, from /proc. */
 function pidListeningOn(port: number): number | undefined {
   try {
     const inodes = new Set<string>();
@@ -338,32 +412,244 @@ function machineBusySeconds(): number {
   }
 }
 
-interface CpuSnapshot {
-  node: number;
-  spark: number;
+/** The server processes whose CPU a run reports, by the ports they listen on. */
+interface ServerPids {
+  hiveserver2: number | undefined;
+  namenode: number | undefined;
+  datanode: number | undefined;
+  kafka: number | undefined;
+}
+
+function serverPids(): ServerPids {
+  const namenode = pidListeningOn(ports.namenode);
+  const namenodeHttp = pidListeningOn(Number(new URL(endpoints.webHdfs.url).port || 80));
+  if (namenode !== undefined && namenodeHttp !== undefined && namenode !== namenodeHttp) {
+    console.error(
+      `note: the NameNode RPC port ${ports.namenode} (pid ${namenode}) and WebHDFS (pid ${namenodeHttp}) are different processes; counting the RPC one`,
+    );
+  }
+  return {
+    hiveserver2: pidListeningOn(endpoints.hive.port),
+    namenode: namenode ?? namenodeHttp,
+    datanode: pidListeningOn(ports.datanode),
+    kafka: pidListeningOn(Number(endpoints.kafkaBrokers[0]?.split(":").pop())),
+  };
+}
+
+interface ServerCpu {
+  hiveserver2: number;
+  namenode: number;
+  datanode: number;
   kafka: number;
   machine: number;
 }
 
-function cpuSnapshot(pids: { spark: number | undefined; kafka: number | undefined }): CpuSnapshot {
-  const own = process.cpuUsage();
+function serverCpu(pids: ServerPids): ServerCpu {
   return {
-    node: (own.user + own.system) / 1e6,
-    spark: processCpuSeconds(pids.spark),
+    hiveserver2: processCpuSeconds(pids.hiveserver2),
+    namenode: processCpuSeconds(pids.namenode),
+    datanode: processCpuSeconds(pids.datanode),
     kafka: processCpuSeconds(pids.kafka),
     machine: machineBusySeconds(),
   };
 }
 
-const cpuDelta = (a: CpuSnapshot, b: CpuSnapshot): CpuSnapshot => ({
-  node: b.node - a.node,
-  spark: b.spark - a.spark,
+const cpuDelta = (a: ServerCpu, b: ServerCpu): ServerCpu => ({
+  hiveserver2: b.hiveserver2 - a.hiveserver2,
+  namenode: b.namenode - a.namenode,
+  datanode: b.datanode - a.datanode,
   kafka: b.kafka - a.kafka,
   machine: b.machine - a.machine,
 });
 
+const warehouse = (c: ServerCpu) => c.hiveserver2 + c.namenode + c.datanode;
+
 // ---------------------------------------------------------------------------------------------
-// One run
+// A child process under GNU time: wall from spawn to exit, user+sys CPU, peak RSS
+
+interface Timed {
+  code: number | null;
+  /** GNU time's last line, when it is not the figures (e.g. "Command terminated by signal 9"). */
+  note: string | undefined;
+  wall: number;
+  user: number;
+  sys: number;
+  rssKb: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/** Pids of `pid`'s children, from /proc. */
+function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, "utf8")
+        .trim()
+        .split(/\s+/)
+        .filter((p) => p !== "")
+        .map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/** SIGTERM to the process GNU time runs (time itself would leave it running), then waits. */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  for (const pid of childPids(child.pid)) {
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {
+      // gone meanwhile
+    }
+  }
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+}
+
+function timed(
+  command: string[],
+  dir: string,
+  options: { env?: NodeJS.ProcessEnv; timeoutMs: number; onStderrLine?: (line: string) => void },
+): Promise<Timed> {
+  const figures = path.join(dir, `time-${randomBytes(3).toString("hex")}.txt`);
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(GNU_TIME, ["-o", figures, "-f", "%e %U %S %M", ...command], {
+      cwd: ROOT,
+      env: options.env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    children.add(child);
+    let stdout = "";
+    let stderr = "";
+    let partial = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      const text = partial + chunk.toString("utf8");
+      stderr += chunk.toString("utf8");
+      const lines = text.split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) options.onStderrLine?.(line);
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      void stop(child);
+    }, options.timeoutMs);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      children.delete(child);
+      reject(error);
+    });
+    child.on("close", (code) => {
+      const wall = (performance.now() - started) / 1000;
+      clearTimeout(timer);
+      children.delete(child);
+      const lines = existsSync(figures)
+        ? readFileSync(figures, "utf8")
+            .split("\n")
+            .filter((l) => l.trim() !== "")
+        : [];
+      const last = lines[lines.length - 1] ?? "";
+      const [, user, sys, rss] = last.split(" ").map(Number);
+      const ok = /^[\d.]+ [\d.]+ [\d.]+ \d+$/.test(last);
+      resolve({
+        code,
+        note: lines.filter((l) => !/^[\d.]+ [\d.]+ [\d.]+ \d+$/.test(l)).join("; ") || undefined,
+        wall,
+        user: ok ? (user ?? Number.NaN) : Number.NaN,
+        sys: ok ? (sys ?? Number.NaN) : Number.NaN,
+        rssKb: ok ? (rss ?? Number.NaN) : Number.NaN,
+        stdout,
+        stderr,
+        timedOut,
+      });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bare consumer: plain kafkajs, reading and counting, nothing else
+
+const BARE_CONSUMER = `
+import kafkajs from "kafkajs";
+const { Kafka, logLevel } = kafkajs;
+const env = process.env;
+const expected = Number(env.BENCH_RECORDS);
+const started = Date.now();
+const kafka = new Kafka({ clientId: "hostflow-bench-bare", brokers: env.BENCH_BROKERS.split(","), logLevel: logLevel.NOTHING });
+const consumer = kafka.consumer({ groupId: env.BENCH_GROUP, maxBytesPerPartition: Number(env.BENCH_MAX_BYTES) });
+let records = 0, first = 0, last = 0;
+await consumer.connect();
+await consumer.subscribe({ topics: [env.BENCH_TOPIC], fromBeginning: true });
+await new Promise((resolve, reject) => {
+  consumer.on(consumer.events.CRASH, (e) => { if (!e.payload.restart) reject(e.payload.error); });
+  consumer.run({
+    eachBatch: async ({ batch }) => {
+      if (first === 0) first = Date.now();
+      records += batch.messages.length;
+      if (records >= expected) { last = Date.now(); resolve(); }
+    },
+  }).catch(reject);
+});
+await consumer.disconnect();
+process.stdout.write(JSON.stringify({ records, untilFirstMs: first - started, readingMs: last - first }) + "\\n");
+`;
+
+interface BareResult {
+  timed: Timed;
+  records: number;
+  /** From its start to its first batch: connect, group join, first fetch. */
+  untilFirst: number;
+  /** From its first batch to its last. */
+  reading: number;
+  cpu: ServerCpu;
+}
+
+async function bareConsumer(
+  topic: string,
+  group: string,
+  dir: string,
+  pids: ServerPids,
+): Promise<BareResult> {
+  const before = serverCpu(pids);
+  const t = await timed([process.execPath, "--input-type=module", "-e", BARE_CONSUMER], dir, {
+    env: {
+      ...process.env,
+      BENCH_BROKERS: endpoints.kafkaBrokers.join(","),
+      BENCH_TOPIC: topic,
+      BENCH_GROUP: group,
+      BENCH_RECORDS: String(RECORDS),
+      BENCH_MAX_BYTES: String(MAX_BYTES_PER_PARTITION),
+    },
+    timeoutMs: MAX_SECONDS * 1000,
+  });
+  const cpu = cpuDelta(before, serverCpu(pids));
+  const line = t.stdout.trim().split("\n").pop() ?? "";
+  if (t.code !== 0 || t.timedOut || !line.startsWith("{")) {
+    throw new Error(
+      `the bare consumer failed (exit ${t.code}${t.timedOut ? `, stopped after ${MAX_SECONDS} s` : ""}${t.note ? `, ${t.note}` : ""}): ${t.stderr.trim().slice(-2000)}`,
+    );
+  }
+  const out = JSON.parse(line) as { records: number; untilFirstMs: number; readingMs: number };
+  if (out.records !== RECORDS)
+    throw new Error(`the bare consumer read ${out.records} records, expected ${RECORDS}`);
+  return {
+    timed: t,
+    records: out.records,
+    untilFirst: out.untilFirstMs / 1000,
+    reading: out.readingMs / 1000,
+    cpu,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The collector: the built CLI, one run
 
 interface LogLine {
   time: number;
@@ -371,159 +657,245 @@ interface LogLine {
   msg: string;
   ms?: number;
   bytes?: number;
+  files?: number;
   metrics?: number;
+  via?: string;
 }
 
-/** A logger whose lines are kept (with pino's timestamps); warnings and errors also go to stderr. */
-function capturingLogger(lines: LogLine[]) {
-  let partial = "";
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      const text = partial + chunk.toString("utf8");
-      const parts = text.split("\n");
-      partial = parts.pop() ?? "";
-      for (const part of parts) {
-        if (part === "") continue;
-        const line = JSON.parse(part) as LogLine;
-        lines.push(line);
-        if (line.level >= 40 || args.verbose) process.stderr.write(`${part}\n`);
-      }
-      done();
-    },
-  });
-  return pino({ level: "info", base: null }, sink);
-}
-
-interface RunResult {
-  summary: RunSummary;
-  seconds: number;
-  produceSeconds: number;
-  produceBytes: number;
-  setup: number;
-  join: number;
+/** Numbers of `run done: 1000000 records, 0 bad, 2 loads, 123 rows, 45 windows, …, lag left 0`. */
+interface Summary {
+  line: string;
+  records: number;
+  bad: number;
   loads: number;
-  teardown: number;
-  consume: number;
-  loadBytes: number[];
-  loadRows: number[];
-  cpu: CpuSnapshot;
-  hiveRows: number;
-  /** Why the run did not read every record, when it did not. */
-  incomplete?: string;
+  rows: number;
+  windows: number;
+  lagLeft: number;
+  stoppedBy: string | undefined;
 }
 
-async function once(run: number, pids: { spark: number | undefined; kafka: number | undefined }) {
-  const dir = mkdtempSync(path.join(tmpdir(), "hostflow-bench-"));
-  cleanups.set(`directory ${dir}`, async () => rmSync(dir, { recursive: true, force: true }));
-  const topic = uniqueName(`hf_bench_collector_${run}`);
-  const database = uniqueName(`hf_bench_${run}`);
-  const config = collectorConfig(topic, database, dir);
+function parseSummary(stdout: string): Summary | undefined {
+  const line = stdout
+    .split("\n")
+    .reverse()
+    .find((l) => l.startsWith("run done: "));
+  if (line === undefined) return undefined;
+  const num = (what: RegExp) => Number(what.exec(line)?.[1] ?? Number.NaN);
+  return {
+    line,
+    records: num(/(\d+) records,/),
+    bad: num(/(\d+) bad/),
+    loads: num(/(\d+) loads/),
+    rows: num(/(\d+) rows/),
+    windows: num(/(\d+) windows/),
+    lagLeft: num(/lag left (\d+)/),
+    stoppedBy: /stopped by ([\w-]+)/.exec(line)?.[1],
+  };
+}
 
-  await createTopic(topic);
-  const produced = await produce(topic, Date.now() - END_AGO_MS);
-  const inTopic = await topicRecords(topic);
-  if (inTopic !== RECORDS)
-    throw new Error(`${topic} holds ${inTopic} records, expected ${RECORDS}`);
-  const store = await createDatabase(config);
+interface CollectorResult {
+  timed: Timed;
+  summary: Summary;
+  via: string;
+  cpu: ServerCpu;
+  /** Spawn to the loader chosen ("loading via …"): node, modules, config, Hive session, probe. */
+  open: number;
+  /** Spawn to the run's "run starts": then leftover attempts, offsets, stream states. */
+  setup: number;
+  /** "run starts" to the partitions assigned. */
+  join: number;
+  /** Seconds of each load (files written and committed, or the statement). */
+  loadSeconds: number[];
+  loadBytes: number;
+  loadFiles: number;
+  /** After the last load to exit. */
+  end: number;
+  /** The rest: fetching, parsing, checking, aggregating, encoding. */
+  consume: number;
+}
 
+async function collectorRun(yamlFile: string, dir: string, pids: ServerPids) {
   const lines: LogLine[] = [];
-  const logger = capturingLogger(lines);
-  let lastReport = 0;
-  let lastDone = 0;
-  let lastAdvance = Date.now();
-  const before = cpuSnapshot(pids);
-  const started = Date.now();
-  const summary = await runCollector(config, {
-    logger,
-    maxSeconds: MAX_SECONDS,
-    onProgress: (p) => {
-      if (p.done !== lastDone) {
-        lastDone = p.done;
-        lastAdvance = Date.now();
-      }
-      if (Date.now() - lastReport < 15_000) return;
-      lastReport = Date.now();
-      process.stderr.write(
-        `  … ${p.done.toLocaleString("en")} of ${p.total.toLocaleString("en")} records read, ${Math.round(p.ratePerSecond).toLocaleString("en")}/s\n`,
-      );
+  const say = (text: string) => process.stderr.write(`  [collector] ${text}\n`);
+  const before = serverCpu(pids);
+  const spawned = Date.now();
+  const t = await timed(
+    [process.execPath, CLI, "run", "-c", yamlFile, "--max-seconds", String(MAX_SECONDS)],
+    dir,
+    {
+      env: { ...process.env, HOSTFLOW_LOG_FORMAT: "json" },
+      // The collector stops itself at --max-seconds; this is for a run that hangs after.
+      timeoutMs: (MAX_SECONDS + 300) * 1000,
+      onStderrLine: (text) => {
+        if (!text.startsWith("{")) {
+          if (text.trim() !== "") say(text);
+          return;
+        }
+        let line: LogLine;
+        try {
+          line = JSON.parse(text) as LogLine;
+        } catch {
+          say(text);
+          return;
+        }
+        lines.push(line);
+        if (args.verbose) say(`+${s1((line.time - spawned) / 1000)} s ${text}`);
+        else if (line.level >= 40 || /^(progress|loaded|loading via)/.test(line.msg)) say(line.msg);
+      },
     },
-  });
-  const ended = Date.now();
-  const cpu = cpuDelta(before, cpuSnapshot(pids));
-
-  const incomplete =
-    summary.records === RECORDS && summary.bad === 0 && summary.stoppedBy === "end"
-      ? undefined
-      : `read ${int(summary.records)} of ${int(RECORDS)} records (${summary.bad} bad), ` +
-        `stopped by ${summary.stoppedBy}, lag left ${int(summary.lagLeft)}; ` +
-        `no record read after ${s1((lastAdvance - started) / 1000)} s`;
-  const { rows } = await store.query<{ n: number }>(
-    `SELECT COUNT(*) AS n FROM ${database}.${store.specs.metrics.name}`,
   );
-  const hiveRows = Number(rows[0]?.n ?? -1);
-  if (hiveRows !== summary.rows) {
+  const exited = spawned + t.wall * 1000;
+  const cpu = cpuDelta(before, serverCpu(pids));
+  const summary = parseSummary(t.stdout);
+  const problems: string[] = [];
+  if (t.timedOut) problems.push(`it hung and was stopped after ${MAX_SECONDS + 300} s`);
+  if (t.code !== 0) problems.push(`exit ${t.code}${t.note ? ` (${t.note})` : ""}`);
+  if (summary === undefined) problems.push("no summary line on stdout");
+  else {
+    if (summary.records !== RECORDS) problems.push(`read ${summary.records} of ${RECORDS} records`);
+    if (summary.bad !== 0) problems.push(`${summary.bad} bad records`);
+    if (summary.lagLeft !== 0) problems.push(`lag left ${summary.lagLeft}`);
+    if (summary.stoppedBy !== undefined) problems.push(`stopped by ${summary.stoppedBy}`);
+  }
+  if (problems.length > 0 || summary === undefined) {
+    const errors = lines
+      .filter((l) => l.level >= 40)
+      .map((l) => l.msg)
+      .slice(-5);
     throw new Error(
-      `${database} holds ${hiveRows} metric rows, the run says it wrote ${summary.rows}`,
+      `the collector's run failed: ${problems.join(", ")}; ${summary?.line ?? t.stdout.trim().slice(-500)}` +
+        `${errors.length > 0 ? `; its last warnings and errors: ${errors.join(" | ")}` : ""}`,
     );
   }
-  await drop(`database ${database}`);
-  await drop(`topic ${topic}`);
-  await drop(`directory ${dir}`);
-
   const loaded = lines.filter((l) => l.msg.startsWith("loaded ") && l.ms !== undefined);
-  const runStarts = lines.find((l) => l.msg.startsWith("run starts"))?.time ?? started;
+  const runStarts = lines.find((l) => l.msg.startsWith("run starts"))?.time ?? spawned;
+  const opened = lines.find((l) => l.msg.startsWith("loading via"))?.time ?? runStarts;
   const assigned = lines.find((l) => l.msg.startsWith("assigned "))?.time ?? runStarts;
-  const lastLoad = loaded[loaded.length - 1]?.time ?? ended;
-  const seconds = (ended - started) / 1000;
-  const setup = (runStarts - started) / 1000;
+  const lastLoad = loaded[loaded.length - 1]?.time ?? exited;
+  const loadSeconds = loaded.map((l) => (l.ms ?? 0) / 1000);
+  const setup = (runStarts - spawned) / 1000;
   const join = (assigned - runStarts) / 1000;
-  const loads = summary.loadMs.reduce((a, b) => a + b, 0) / 1000;
-  const teardown = (ended - lastLoad) / 1000;
-  const result: RunResult = {
+  const end = (exited - lastLoad) / 1000;
+  const result: CollectorResult = {
+    timed: t,
     summary,
-    seconds,
-    produceSeconds: produced.seconds,
-    produceBytes: produced.bytes,
+    via: lines.find((l) => l.msg.startsWith("loading via"))?.via ?? "?",
+    cpu,
+    open: (opened - spawned) / 1000,
     setup,
     join,
-    loads,
-    teardown,
-    consume: seconds - setup - join - loads - teardown,
-    loadBytes: loaded.map((l) => l.bytes ?? 0),
-    loadRows: loaded.map((l) => l.metrics ?? 0),
-    cpu,
-    hiveRows,
-    ...(incomplete === undefined ? {} : { incomplete }),
+    loadSeconds,
+    loadBytes: loaded.reduce((n, l) => n + (l.bytes ?? 0), 0),
+    loadFiles: loaded.reduce((n, l) => n + (l.files ?? 0), 0),
+    end,
+    consume: t.wall - setup - join - sum(loadSeconds) - end,
   };
   return result;
 }
 
-// ---------------------------------------------------------------------------------------------
-// The collector's CPU work replayed in memory
+/** What Hive holds after the run: committed loads, their records, the committed metric rows. */
+async function committedInHive(store: HiveStore, database: string) {
+  const committed = committedLoads(database, store.specs.loads.name);
+  const loads = await store.query<{ loads: number; records: number; bad: number }>(
+    `SELECT COUNT(DISTINCT l.load_id) AS loads, SUM(l.records) AS records, SUM(l.bad) AS bad ` +
+      `FROM ${database}.${store.specs.loads.name} l LEFT SEMI JOIN ${committed} c ON (l.load_id = c.load_id)`,
+  );
+  const metrics = await store.query<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM ${database}.${store.specs.metrics.name} b ` +
+      `LEFT SEMI JOIN ${committed} c ON (b.load_id = c.load_id)`,
+  );
+  const row = loads.rows[0];
+  return {
+    loads: Number(row?.loads ?? -1),
+    records: Number(row?.records ?? -1),
+    bad: Number(row?.bad ?? -1),
+    metricRows: Number(metrics.rows[0]?.n ?? -1),
+  };
+}
 
-interface Replay {
+// ---------------------------------------------------------------------------------------------
+// One run: topic, database, the collector, the bare consumer, checks
+
+interface RunResult {
+  produceSeconds: number;
+  produceBytes: number;
+  initSeconds: number;
+  collector: CollectorResult;
+  bare: BareResult;
+  hive: Awaited<ReturnType<typeof committedInHive>>;
+  checkSeconds: number;
+}
+
+async function once(run: number, pids: ServerPids): Promise<RunResult> {
+  const dir = mkdtempSync(path.join(tmpdir(), "hostflow-bench-"));
+  cleanups.set(`directory ${dir}`, async () => rmSync(dir, { recursive: true, force: true }));
+  const topic = uniqueName(`hf_bench_collector_${run}`);
+  const database = uniqueName(`hf_bench_${run}`);
+  const bareGroup = `${database}_bare`;
+  const yamlFile = path.join(dir, "collector.yaml");
+  const yaml = collectorYaml(topic, database, dir);
+  writeFileSync(yamlFile, yaml);
+  const config = resolvedConfig(yaml, yamlFile);
+
+  await createTopic(topic, [database, bareGroup]);
+  const produced = await produce(topic, Date.now() - END_AGO_MS);
+  const inTopic = await topicRecords(topic);
+  if (inTopic !== RECORDS)
+    throw new Error(`${topic} holds ${inTopic} records, expected ${RECORDS}`);
+  let t = performance.now();
+  const store = await createDatabase(config);
+  const initSeconds = (performance.now() - t) / 1000;
+
+  const collector = await collectorRun(yamlFile, dir, pids);
+  t = performance.now();
+  const hive = await committedInHive(store, database);
+  const checkSeconds = (performance.now() - t) / 1000;
+  if (hive.records !== RECORDS || hive.bad !== 0 || hive.metricRows !== collector.summary.rows) {
+    throw new Error(
+      `${database} holds ${hive.records} committed records (${hive.bad} bad) in ${hive.loads} loads and ` +
+        `${hive.metricRows} committed metric rows; expected ${RECORDS} records and the run's ${collector.summary.rows} rows`,
+    );
+  }
+  const bare = await bareConsumer(topic, bareGroup, dir, pids);
+
+  await drop(`database ${database}`);
+  await drop(`topic ${topic}`);
+  await drop(`directory ${dir}`);
+  return {
+    produceSeconds: produced.seconds,
+    produceBytes: produced.bytes,
+    initSeconds,
+    collector,
+    bare,
+    hive,
+    checkSeconds,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Profile: the collector's per-record work replayed in memory
+
+interface Profile {
   records: number;
   loads: number;
   rows: number;
-  /** Metric rows of each load. */
-  loadRows: number[];
-  statementBytes: number;
+  files: number;
+  bytes: number;
   generate: number;
   check: number;
   aggregate: number;
   gaps: number;
   encode: number;
-  /** Partial rows of the first loads, for the load statement measurement. */
-  sampleRows: PartialRow[];
 }
 
 /**
- * What CollectorRun.process and load do per record and per load, on the same records, in
- * cycle order: checkRecord, WindowAggregator.add, GapTracker.observe, and at each load
- * (the run's batch_records / statement size rule) the tracker's finish and encodeLoad.
+ * What CollectorRun.process and a load do, on the same records, in cycle order, in this
+ * process (from the sources): checkRecord, WindowAggregator.add, GapTracker.observe, and at each
+ * load (batch_records / batch_bytes) the tracker's finish and the encoding of the load:
+ * parquetParts (files) or encodeLoad's statement (statement). Times in ms.
  */
-async function replay(config: ResolvedCollectorConfig): Promise<Replay> {
-  const files = config.hive.load_via === "files";
+function profile(config: ResolvedCollectorConfig): Profile {
+  const files = LOAD_VIA !== "statement";
   const started = Date.now();
   const options: RecordCheckOptions = {
     timestampUnit: config.records.timestamp_unit,
@@ -537,64 +909,55 @@ async function replay(config: ResolvedCollectorConfig): Promise<Replay> {
   const trackerOptions = { graceMs: config.gaps.grace, maxHolesPerStream: 1_000 };
   const states = new Map<string, StreamState>();
   let tracker = new GapTracker([], trackerOptions);
-  const out: Replay = {
+  const out: Profile = {
     records: 0,
     loads: 0,
     rows: 0,
-    loadRows: [],
-    statementBytes: 0,
+    files: 0,
+    bytes: 0,
     generate: 0,
     check: 0,
     aggregate: 0,
     gaps: 0,
     encode: 0,
-    sampleRows: [],
   };
-  let rowBytes = 180;
   let pending = 0;
   let pendingBytes = 0;
-  const load = async (final: boolean) => {
+  const load = (final: boolean) => {
     let t = performance.now();
     const found = tracker.finish(Date.now(), final, { midRun: !final });
     out.gaps += performance.now() - t;
     t = performance.now();
-    const metrics = aggregator.rows();
     const unit: LoadUnit = {
-      loadId: `replay-${out.loads}`,
-      groupId: "replay",
+      loadId: `profile-${out.loads}`,
+      groupId: "profile",
       collector: "bench",
       loadedAt: Date.now(),
-      metrics,
+      metrics: aggregator.rows(),
       raw: [],
       quarantine: [],
       gaps: found.events.map((e): GapRow => ({ ...e, topic: undefined, partition: undefined })),
       streams: found.changed,
       offsets: [
-        { topic: "replay", partition: 0, from: 0, next: pending, records: pending, bad: 0 },
+        { topic: "profile", partition: 0, from: 0, next: pending, records: pending, bad: 0 },
       ],
     };
-    // The run writes a staged load to a file; here the chunks are only counted.
-    const encoded = files
-      ? await encodeStagedLoad(
-          unit,
-          config.hive.database,
-          specs,
-          config.hive.tables.staging,
-          async () => undefined,
-        )
-      : { ...encodeLoad(unit, config.hive.database, specs), bytes: 0 };
-    if (!files) encoded.bytes = encoded.statement(attemptId(unit.loadId, 1)).length;
-    out.encode += performance.now() - t;
-    const rows = Object.values(encoded.rows).reduce((a, b) => a + b, 0);
-    if (rows > 0) rowBytes = Math.max(64, encoded.bytes / rows);
+    const id = attemptId(unit.loadId, 1);
+    if (files) {
+      const parts = parquetParts(unit, specs, id);
+      out.encode += performance.now() - t;
+      out.files += parts.length;
+      for (const p of parts) {
+        out.bytes += p.data.byteLength;
+        if (p.kind === "metrics") out.rows += p.rows;
+      }
+    } else {
+      const encoded = encodeLoad(unit, config.hive.database, specs);
+      out.bytes += encoded.statement(id).length;
+      out.encode += performance.now() - t;
+      out.rows += encoded.rows.metrics;
+    }
     out.loads += 1;
-    out.rows += encoded.rows.metrics;
-    out.loadRows.push(encoded.rows.metrics);
-    if (args.verbose)
-      console.error(`replay load: ${pending} records, ${encoded.rows.metrics} rows`);
-    out.statementBytes += encoded.bytes;
-    if (out.sampleRows.length < Math.max(...LOAD_ROWS))
-      out.sampleRows = out.sampleRows.concat(metrics);
     t = performance.now();
     for (const s of found.changed) states.set(`${s.agentId}\0${s.stream}`, s);
     tracker = new GapTracker([...states.values()], trackerOptions);
@@ -634,77 +997,20 @@ async function replay(config: ResolvedCollectorConfig): Promise<Replay> {
       out.records += chunk.length;
       pending += chunk.length;
       for (const r of chunk) pendingBytes += r.value.length;
-      const estimate = aggregator.rowCount * rowBytes;
-      if (
-        pending >= config.run.batch_records ||
-        pendingBytes >= config.run.batch_bytes ||
-        (!files && estimate >= config.hive.max_statement_bytes * 0.8)
-      ) {
-        await load(false);
+      if (pending >= config.run.batch_records || pendingBytes >= config.run.batch_bytes) {
+        load(false);
       }
     }
     t = performance.now();
   }
-  if (pending > 0) await load(true);
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// One load statement, alone
-
-interface StatementTiming {
-  rows: number;
-  bytes: number;
-  encodeMs: number;
-  loadMs: number[];
-  /** The server's error, when a statement failed (the others of that size are skipped). */
-  error?: string;
-}
-
-async function loadStatements(rows: PartialRow[], sizes: number[]): Promise<StatementTiming[]> {
-  const dir = mkdtempSync(path.join(tmpdir(), "hostflow-bench-"));
-  cleanups.set(`directory ${dir}`, async () => rmSync(dir, { recursive: true, force: true }));
-  const database = uniqueName("hf_bench_load");
-  const config = collectorConfig("unused", database, dir);
-  const store = await createDatabase(config);
-  const out: StatementTiming[] = [];
-  for (const size of sizes) {
-    const metrics = Array.from({ length: size }, (_, i) => rows[i % rows.length] as PartialRow);
-    const timing: StatementTiming = { rows: size, bytes: 0, encodeMs: 0, loadMs: [] };
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const loadId = `${database}-${size}-${attempt}`;
-      const t = performance.now();
-      const encoded = await store.prepare({
-        loadId,
-        groupId: database,
-        collector: "bench",
-        loadedAt: Date.now(),
-        metrics,
-        raw: [],
-        quarantine: [],
-        gaps: [],
-        streams: [],
-        offsets: [{ topic: "bench", partition: 0, from: 0, next: size, records: size, bad: 0 }],
-      });
-      timing.encodeMs = performance.now() - t;
-      timing.bytes = encoded.bytes;
-      try {
-        timing.loadMs.push((await store.load(encoded)).ms);
-      } catch (error) {
-        timing.error = (error as Error).message;
-        break;
-      }
-    }
-    out.push(timing);
-  }
-  await drop(`database ${database}`);
-  await drop(`directory ${dir}`);
+  if (pending > 0) load(true);
   return out;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Report
 
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
@@ -712,142 +1018,233 @@ function median(xs: number[]): number {
     ? (s[mid] as number)
     : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
-const int = (n: number) => Math.round(n).toLocaleString("en");
-const s1 = (n: number) => n.toFixed(1);
-const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
-const pct = (part: number, whole: number) => `${Math.round((100 * part) / whole)} %`;
+const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en") : "n/a");
+const s1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "n/a");
+const s2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : "n/a");
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+/** A median with the spread of the runs: `12.3 (11.0–13.1)`; the value alone for one run. */
+function spread(xs: number[], format: (n: number) => string): string {
+  const m = format(median(xs));
+  return xs.length < 2 ? m : `${m} (${format(Math.min(...xs))}–${format(Math.max(...xs))})`;
+}
+
+/** Left-aligned first column, right-aligned others. */
+function table(rows: string[][]): string {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows
+    .map(
+      (r) =>
+        `  ${r
+          .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+          .join("   ")
+          .trimEnd()}`,
+    )
+    .join("\n");
+}
+
+const rate = (x: RunResult) => RECORDS / x.collector.timed.wall;
+const bareRate = (x: RunResult) => RECORDS / x.bare.timed.wall;
+const collectorCpu = (x: RunResult) => x.collector.timed.user + x.collector.timed.sys;
+const bareCpu = (x: RunResult) => x.bare.timed.user + x.bare.timed.sys;
+const cores = cpus().length;
+
+function printRun(run: number, x: RunResult): void {
+  const c = x.collector;
+  const b = x.bare;
+  console.log(
+    `\nrun ${run} of ${RUNS}: ${int(RECORDS)} records produced in ${s1(x.produceSeconds)} s ` +
+      `(${int(RECORDS / x.produceSeconds)} records/s, ${mb(x.produceBytes)} MB of values); ` +
+      `store.init ${s1(x.initSeconds)} s`,
+  );
+  console.log(
+    table([
+      ["", "wall s", "records/s", "CPU s", "user+sys", "µs/record", "peak RSS MB"],
+      [
+        "collector (dist/collector/cli.js run)",
+        s1(c.timed.wall),
+        int(rate(x)),
+        s1(collectorCpu(x)),
+        `${s1(c.timed.user)}+${s1(c.timed.sys)}`,
+        s1((1e6 * collectorCpu(x)) / RECORDS),
+        int(c.timed.rssKb / 1024),
+      ],
+      [
+        "bare kafkajs consumer (ceiling)",
+        s1(b.timed.wall),
+        int(bareRate(x)),
+        s1(bareCpu(x)),
+        `${s1(b.timed.user)}+${s1(b.timed.sys)}`,
+        s1((1e6 * bareCpu(x)) / RECORDS),
+        int(b.timed.rssKb / 1024),
+      ],
+    ]),
+  );
+  console.log(`  collector / bare consumer: ${s2(rate(x) / bareRate(x))}`);
+  const loads = c.loadSeconds;
+  console.log(
+    `  collector's time: start to "run starts" ${s1(c.setup)} s (loader ready after ${s1(c.open)} s), group join ${s1(c.join)} s, ` +
+      `consume+check+aggregate+encode ${s1(c.consume)} s, loads ${s1(sum(loads))} s ` +
+      `(${loads.length}: ${loads.map(s1).join(", ")} s; via ${c.via}, ${c.loadFiles} files, ${mb(c.loadBytes)} MB), ` +
+      `after the last load ${s1(c.end)} s`,
+  );
+  const other = c.cpu.machine - collectorCpu(x) - warehouse(c.cpu) - c.cpu.kafka;
+  console.log(
+    `  CPU during the collector's run: collector ${s1(collectorCpu(x))} s, warehouse ${s1(warehouse(c.cpu))} s ` +
+      `(HiveServer2 ${s1(c.cpu.hiveserver2)}, NameNode ${s1(c.cpu.namenode)}, DataNode ${s1(c.cpu.datanode)}), ` +
+      `Kafka ${s1(c.cpu.kafka)} s, other ${s1(other)} s; machine busy ${s2(c.cpu.machine / c.timed.wall)} of ${cores} cores`,
+  );
+  console.log(
+    `  CPU during the bare consumer: consumer ${s1(bareCpu(x))} s, Kafka ${s1(b.cpu.kafka)} s; ` +
+      `machine busy ${s2(b.cpu.machine / b.timed.wall)} of ${cores} cores; its first batch after ${s1(b.untilFirst)} s, ` +
+      `then ${int(RECORDS / b.reading)} records/s while reading`,
+  );
+  console.log(
+    `  checked: exit 0, "${c.summary.line}"; Hive holds ${int(x.hive.records)} committed records in ` +
+      `${plural(x.hive.loads, "load")} and ${int(x.hive.metricRows)} committed metric rows, as the run says (query ${s1(x.checkSeconds)} s)`,
+  );
+}
+
+function printProfile(p: Profile): void {
+  const work = p.check + p.aggregate + p.gaps + p.encode;
+  const us = (ms: number) => s2((1000 * ms) / p.records);
+  const share = (ms: number) => `${Math.round((100 * ms) / work)} %`;
+  console.log(
+    `\nprofile: the collector's per-record work replayed in memory on the same records ` +
+      `(this process, from the sources; no Kafka, no Hive): ${plural(p.loads, "load")}, ${int(p.rows)} metric rows, ` +
+      (LOAD_VIA === "statement"
+        ? `${mb(p.bytes)} MB of statements`
+        : `${p.files} Parquet files, ${mb(p.bytes)} MB`),
+  );
+  console.log(
+    table([
+      ["", "s", "µs/record", "share"],
+      ["parse+check", s1(p.check / 1000), us(p.check), share(p.check)],
+      ["aggregate", s1(p.aggregate / 1000), us(p.aggregate), share(p.aggregate)],
+      ["gap tracking", s1(p.gaps / 1000), us(p.gaps), share(p.gaps)],
+      [
+        LOAD_VIA === "statement" ? "statement encode" : "Parquet encode",
+        s1(p.encode / 1000),
+        us(p.encode),
+        share(p.encode),
+      ],
+      ["total", s1(work / 1000), us(work), `${int(p.records / (work / 1000))} records/s`],
+    ]),
+  );
+  console.log(`  (generating the records: ${s1(p.generate / 1000)} s, not counted)`);
+}
+
+function printMedians(results: RunResult[], p: Profile | undefined): void {
+  const of = (f: (x: RunResult) => number) => results.map(f);
+  const rates = of(rate);
+  const met = median(rates) >= AIM;
+  const aim = `aim ${int(AIM)}: ${met ? "met" : `NOT met (${Math.round((100 * median(rates)) / AIM)} % of it)`}`;
+  const perRecord = of((x) => (1e6 * collectorCpu(x)) / RECORDS);
+  const rss = of((x) => x.collector.timed.rssKb / 1024);
+  const cpu = (f: (c: ServerCpu) => number) => of((x) => f(x.collector.cpu));
+  const busy = of((x) => x.collector.cpu.machine / x.collector.timed.wall);
+  const loads = of((x) => sum(x.collector.loadSeconds));
+  const ratio = of((x) => rate(x) / bareRate(x));
+  console.log(
+    results.length === 1 ? "\none run:" : `\nmedians of ${results.length} runs (min–max):`,
+  );
+  console.log(
+    table([
+      ["end to end (collector, spawn to exit)", `${spread(rates, int)} records/s`, aim],
+      ["bare kafkajs consumer (ceiling)", `${spread(of(bareRate), int)} records/s`, ""],
+      ["collector / bare consumer", spread(ratio, s2), ""],
+      ["collector CPU", `${spread(perRecord, s1)} µs/record`, `${spread(of(collectorCpu), s1)} s`],
+      ["collector peak RSS", `${spread(rss, int)} MB`, ""],
+      [
+        "warehouse CPU (HiveServer2+NameNode+DataNode)",
+        `${spread(cpu(warehouse), s1)} s`,
+        `HiveServer2 ${s1(median(cpu((c) => c.hiveserver2)))}, NameNode ${s1(median(cpu((c) => c.namenode)))}, DataNode ${s1(median(cpu((c) => c.datanode)))}`,
+      ],
+      [
+        "Kafka CPU",
+        `${spread(
+          cpu((c) => c.kafka),
+          s1,
+        )} s`,
+        `during the bare consumer ${spread(
+          of((x) => x.bare.cpu.kafka),
+          s1,
+        )} s`,
+      ],
+      ["machine busy during the collector", `${spread(busy, s2)} of ${cores} cores`, ""],
+      [
+        "collector's loads",
+        `${spread(loads, s1)} s`,
+        `consume+check+aggregate+encode ${s1(median(of((x) => x.collector.consume)))} s, ` +
+          `start to "run starts" ${s1(median(of((x) => x.collector.setup)))} s`,
+      ],
+    ]),
+  );
+  if (p !== undefined) {
+    const work = (p.check + p.aggregate + p.gaps + p.encode) / p.records;
+    console.log(
+      `  the collector's whole process: ${s1(median(perRecord))} µs/record of CPU; its own per-record work ` +
+        `replayed in memory (profile above, this process): ${s1(1000 * work)} µs/record`,
+    );
+  }
+}
 
 async function main(): Promise<void> {
+  if (!existsSync(GNU_TIME)) {
+    console.error(`${GNU_TIME} (GNU time) is missing: apt-get install time`);
+    process.exit(2);
+  }
+  ensureBuilt();
   const model =
     /^model name\s*:\s*(.*)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? cpus()[0]?.model;
-  const settings =
-    STATEMENT_BYTES === undefined
-      ? "the collector's default settings"
-      : `hive.max_statement_bytes ${STATEMENT_BYTES}, otherwise the collector's defaults`;
   console.log(
     `collector: ${int(RECORDS)} records of ${int(HOSTS)} hosts (${SYNTHETIC_EVENTS_PER_HOST} ` +
       `samples per host every ${INTERVAL_MS / 1000} s, ` +
       `${s1((Math.ceil(RECORDS / (HOSTS * SYNTHETIC_EVENTS_PER_HOST)) * INTERVAL_MS) / 60_000)} min ` +
-      `of simulated time), ${PARTITIONS} partitions, ${RUNS} runs, ${settings}`,
+      `of simulated time), ${PARTITIONS} partitions, ${plural(RUNS, "run")}; the built CLI with the collector's ` +
+      `default batch settings, hive.load_via ${LOAD_VIA}`,
   );
   const average = loadavg()
     .map((l) => l.toFixed(2))
     .join(" ");
   console.log(
-    `machine: ${cpus().length} × ${model}, node ${process.version}, load average ${average}; ` +
-      `kafka ${endpoints.kafkaBrokers.join(",")}, hive ${endpoints.hive.host}:${endpoints.hive.port}`,
+    `machine: ${cores} × ${model}, node ${process.version}, load average ${average}; ` +
+      `kafka ${endpoints.kafkaBrokers.join(",")}, hive ${endpoints.hive.host}:${endpoints.hive.port}, ` +
+      `webhdfs ${endpoints.webHdfs.url}`,
   );
-  const kafkaPort = Number(endpoints.kafkaBrokers[0]?.split(":").pop());
-  const pids = { spark: pidListeningOn(endpoints.hive.port), kafka: pidListeningOn(kafkaPort) };
-
-  // In memory first: the CPU cost of the collector's own work, and rows for the statements.
-  const config = collectorConfig("replay", "replay", tmpdir());
-  const r = await replay(config);
-  const work = r.check + r.aggregate + r.gaps + r.encode;
+  const pids = serverPids();
+  const missing = Object.entries(pids)
+    .filter(([, pid]) => pid === undefined)
+    .map(([name]) => name);
   console.log(
-    `\nin memory, no Kafka or Hive (same records; ${r.loads} loads of ~${int(r.rows / r.loads)} rows, ` +
-      `~${mb(r.statementBytes / r.loads)} MB ${config.hive.load_via === "files" ? "files" : "statements"}):`,
-  );
-  console.log(
-    `  parse+check ${s1(r.check / 1000)} s, aggregate ${s1(r.aggregate / 1000)} s, ` +
-      `gap tracking ${s1(r.gaps / 1000)} s, encode ${s1(r.encode / 1000)} s ` +
-      `= ${s1(work / 1000)} s, ${int(r.records / (work / 1000))} records/s ` +
-      `(${s1((1000 * work) / r.records)} µs per record); generating the records: ${s1(r.generate / 1000)} s`,
+    `aim (issue 12): ≥ ${int(AIM)} records/s end to end, collector and stack sharing the machine; ` +
+      `ceiling: a bare kafkajs consumer on the same topic` +
+      (missing.length > 0 ? `; no local process found for ${missing.join(", ")} (CPU n/a)` : ""),
   );
 
-  // End to end.
+  let p: Profile | undefined;
+  if (!args["no-profile"]) {
+    p = profile(resolvedConfig(collectorYaml("profile", "profile", tmpdir()), "profile.yaml"));
+    printProfile(p);
+  }
+
   const results: RunResult[] = [];
-  for (let run = 0; run < RUNS; run++) {
+  for (let run = 1; run <= RUNS; run++) {
     const x = await once(run, pids);
-    const s = x.summary;
-    if (x.incomplete !== undefined) {
-      console.log(
-        `\nrun ${run + 1} INCOMPLETE after ${s1(x.seconds)} s: ${x.incomplete}; ${s.loads} loads ` +
-          `(${int(s.rows)} rows); CPU: collector ${s1(x.cpu.node)} s, spark ${s1(x.cpu.spark)} s`,
-      );
-      console.log("  the other runs would end the same way: stopping here");
-      break;
-    }
     results.push(x);
-    console.log(
-      `\nrun ${run + 1}: ${int(s.records / x.seconds)} records/s, ${s1(x.seconds)} s, ` +
-        `${int(s.rows)} rows, ${s.windows} windows, ${s.gaps} gaps, ${s.loads} loads ` +
-        `(statement median ${int(median(s.loadMs))} ms, ${int(Math.min(...s.loadMs))}–${int(Math.max(...s.loadMs))}; ` +
-        `~${int(median(x.loadRows))} rows, ${mb(median(x.loadBytes))} MB)`,
-    );
-    console.log(
-      `  setup ${s1(x.setup)} s, group join ${s1(x.join)} s, ` +
-        `consume+parse+aggregate+encode ${s1(x.consume)} s, loads ${s1(x.loads)} s, end ${s1(x.teardown)} s`,
-    );
-    console.log(
-      `  CPU: collector ${s1(x.cpu.node)} s, spark ${s1(x.cpu.spark)} s, kafka ${s1(x.cpu.kafka)} s, ` +
-        `other processes ${s1(x.cpu.machine - x.cpu.node - x.cpu.spark - x.cpu.kafka)} s ` +
-        `(machine busy ${s1(x.cpu.machine / x.seconds)} of ${cpus().length} cores)`,
-    );
-    console.log(
-      `  produced before: ${s1(x.produceSeconds)} s, ${int(RECORDS / x.produceSeconds)} records/s, ` +
-        `${mb(x.produceBytes)} MB of values`,
-    );
+    printRun(run, x);
   }
-
-  // One load statement alone.
-  const statements = await loadStatements(r.sampleRows, LOAD_ROWS);
-  console.log("\none load statement alone (fresh database, 3 statements each):");
-  for (const st of statements) {
-    const what = `  ${int(st.rows)} partial rows, ${mb(st.bytes)} MB:`;
-    if (st.error !== undefined) {
-      console.log(`${what} FAILED after ${st.loadMs.length} statements: ${st.error}`);
-      continue;
-    }
-    console.log(
-      `${what} encode ${int(st.encodeMs)} ms, load median ${int(median(st.loadMs))} ms ` +
-        `(${st.loadMs.map(int).join(", ")}), ${int((median(st.loadMs) * 1000) / st.rows)} µs per row`,
-    );
-  }
-
-  if (results.length === 0) return;
-  const m = (f: (x: RunResult) => number) => median(results.map(f));
-  const rates = results.map((x) => x.summary.records / x.seconds);
-  const allLoads = results.flatMap((x) => x.summary.loadMs);
-  const seconds = m((x) => x.seconds);
-  const other = (x: RunResult) => x.cpu.machine - x.cpu.node - x.cpu.spark - x.cpu.kafka;
-  console.log(
-    `\nend to end: median ${int(median(rates))} records/s (runs: ${rates.map(int).join(", ")}); ` +
-      `aim ${int(AIM)}: ${median(rates) >= AIM ? "met" : "NOT met"}`,
-  );
-  console.log(
-    `  median ${s1(seconds)} s per run, ${int(m((x) => x.summary.rows))} rows, ` +
-      `${m((x) => x.summary.loads)} loads; load statement median ${int(median(allLoads))} ms ` +
-      `(all ${allLoads.length}: ${int(Math.min(...allLoads))}–${int(Math.max(...allLoads))} ms)`,
-  );
-  console.log(
-    `  where the time goes (medians): setup ${s1(m((x) => x.setup))} s, group join ${s1(m((x) => x.join))} s, ` +
-      `consume+parse+aggregate+encode ${s1(m((x) => x.consume))} s (${pct(
-        m((x) => x.consume),
-        seconds,
-      )}), ` +
-      `loads ${s1(m((x) => x.loads))} s (${pct(
-        m((x) => x.loads),
-        seconds,
-      )}), end ${s1(m((x) => x.teardown))} s; ` +
-      `the collector's own work alone (in memory): ${s1(work / 1000)} s`,
-  );
-  console.log(
-    `  CPU per run (medians): collector ${s1(m((x) => x.cpu.node))} s, spark ${s1(m((x) => x.cpu.spark))} s, ` +
-      `kafka ${s1(m((x) => x.cpu.kafka))} s, other processes ${s1(m(other))} s`,
-  );
+  printMedians(results, p);
 }
 
 try {
   await main();
-} catch (error) {
-  if (/OutOfMemoryError/.test((error as Error).message)) {
-    console.error(
-      "\nHiveServer2 ran out of memory: the Spark Thrift Server keeps each statement's text and plan " +
-        "(see BENCHMARKS.md, Collector); restart it, or bench against one that keeps fewer.",
-    );
-  }
-  throw error;
-} finally {
   await cleanUp();
+} catch (error) {
+  // After Ctrl-C the handler above cleans up and exits.
+  if (!interrupted) {
+    console.error(`\ncollector bench failed: ${(error as Error).message}`);
+    await cleanUp();
+    process.exitCode = 1;
+  }
 }
