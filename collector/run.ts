@@ -7,8 +7,8 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import path from "node:path";
 import os from "node:os";
+import path from "node:path";
 import type { Batch, Consumer, Kafka } from "kafkajs";
 import { pause } from "../lib/backoff.js";
 import { HostflowError, isHostflowError } from "../lib/errors.js";

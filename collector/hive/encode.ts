@@ -96,7 +96,7 @@ type Decode = "plain" | "base64" | "nullable";
 const DAY_MS = 86_400_000;
 const days = new Map<number, string>();
 /** The UTC day of an epoch ms, each formatted once (a load's rows span a few days). */
-function day(ms: number): string {
+export function utcDay(ms: number): string {
   const n = Math.floor(ms / DAY_MS);
   let text = days.get(n);
   if (text === undefined) {
@@ -141,7 +141,7 @@ const ENCODERS: {
       r.lastValue,
       r.lastTs,
       LOAD_ID,
-      day(r.windowStart),
+      utcDay(r.windowStart),
     ],
   },
   raw: {
@@ -159,7 +159,7 @@ const ENCODERS: {
       r.partition,
       r.offset,
       LOAD_ID,
-      day(r.ts),
+      utcDay(r.ts),
       hour(r.ts),
     ],
   },
@@ -180,7 +180,7 @@ const ENCODERS: {
       r.reason,
       load.loadedAt,
       LOAD_ID,
-      day(load.loadedAt),
+      utcDay(load.loadedAt),
     ],
   },
   gaps: {
@@ -207,7 +207,7 @@ const ENCODERS: {
       r.partition,
       load.loadedAt,
       LOAD_ID,
-      day(load.loadedAt),
+      utcDay(load.loadedAt),
     ],
   },
   streams: {
@@ -221,7 +221,7 @@ const ENCODERS: {
       r.lastTs,
       r.updatedAt,
       LOAD_ID,
-      day(r.updatedAt),
+      utcDay(r.updatedAt),
     ],
   },
   loads: {
@@ -339,7 +339,7 @@ export function metricLine(r: PartialRow): string {
   return (
     `${r.host}${F}${r.measurement}${F}${r.tags}${F}${r.field}${F}${r.windowSeconds}${F}` +
     `${r.windowStart}${F}${r.samples}${F}${r.total}${F}${r.minimum}${F}${r.maximum}${F}` +
-    `${r.firstValue}${F}${r.firstTs}${F}${r.lastValue}${F}${r.lastTs}${F}${LOAD_ID}${F}${day(r.windowStart)}`
+    `${r.firstValue}${F}${r.firstTs}${F}${r.lastValue}${F}${r.lastTs}${F}${LOAD_ID}${F}${utcDay(r.windowStart)}`
   );
 }
 

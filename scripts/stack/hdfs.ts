@@ -59,7 +59,7 @@ export function hdfsSettings(
     "dfs.namenode.datanode.registration.ip-hostname-check": false,
     "dfs.http.policy": "HTTP_ONLY",
     "dfs.webhdfs.enabled": true,
-    "dfs.permissions.enabled": false,
+    "dfs.permissions.enabled": layout.hdfsPermissions,
     // Leave safe mode as soon as the blocks are reported, not 30 s after.
     "dfs.namenode.safemode.extension": 0,
     "dfs.namenode.safemode.min.datanodes": 1,

@@ -38,6 +38,8 @@ export interface StackLayout {
   data(service: string): string;
   log(service: string): string;
   pid(service: string): string;
+  /** dfs.permissions.enabled of the stack's HDFS. */
+  hdfsPermissions: boolean;
   conf(service: string): string;
   ports: StackPorts;
 }
@@ -62,6 +64,8 @@ export interface LayoutOptions {
   hivePort?: number;
   /** Any port; the rest come from HOSTFLOW_STACK_PORTS, else DEFAULT_PORTS. */
   ports?: Partial<StackPorts>;
+  /** HDFS checks permissions (a test's own HDFS); the local stack's does not. */
+  hdfsPermissions?: boolean;
 }
 
 export function stackLayout(
@@ -86,6 +90,7 @@ export function stackLayout(
     pid: (service) => path.join(base, "run", `${service}.pid`),
     conf: (service) => path.join(base, "conf", service),
     ports,
+    hdfsPermissions: options.hdfsPermissions ?? false,
   };
 }
 

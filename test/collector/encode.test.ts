@@ -8,6 +8,7 @@ import {
   encodeLoad,
   type LoadUnit,
   metricLine,
+  tableCells,
 } from "../../collector/hive/encode.js";
 import { parquetParts } from "../../collector/hive/parquet.js";
 import { tableSpecs } from "../../collector/hive/tables.js";
@@ -126,6 +127,13 @@ test("a load's Parquet files: one per table and day, the table's columns in orde
     first_val: 0.1 + 0.2,
     last_ts: BigInt(expected.lastTs),
     load_id: "g-1234#2",
+  });
+  // Every column holds what the statement path writes for the row (tableCells), typed.
+  const cells = tableCells("metrics", expected, load);
+  specs.metrics.columns.forEach((col, i) => {
+    const value = (metric as Record<string, unknown>)[col.name];
+    const cell = col.name === "load_id" ? "g-1234#2" : cells[i];
+    t.is(typeof value === "bigint" ? Number(value) : value, cell, col.name);
   });
   const [bad] = await read(2);
   t.is(bad?.record_key, null, "no key is NULL");

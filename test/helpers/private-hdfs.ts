@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
 import { WebHdfs } from "../../lib/hdfs/webhdfs.js";
 import { type StackLayout, stackLayout } from "../../scripts/stack/layout.js";
@@ -26,7 +26,8 @@ export interface PrivateHdfs {
 /**
  * A NameNode and a DataNode of the test's own on free loopback ports, sharing the local stack's
  * jars: for tests that stop, restart or fill HDFS without disturbing the tests on the shared one.
- * HiveServer2 reads a table on it by its full URI.
+ * HiveServer2 reads a table on it by its full URI. It checks permissions, as a cluster does: the
+ * OS user that starts it is its superuser.
  */
 export async function privateHdfs(): Promise<PrivateHdfs> {
   const ports = {
@@ -38,7 +39,7 @@ export async function privateHdfs(): Promise<PrivateHdfs> {
   };
   const dir = await mkdtemp(path.join(tmpdir(), "hostflow-hdfs-"));
   const lib = path.join(stackLayout().root, "lib");
-  const layout = stackLayout(dir, { lib, ports });
+  const layout = stackLayout(dir, { lib, ports, hdfsPermissions: true });
   const quiet = () => undefined;
   const uri = `hdfs://127.0.0.1:${ports.namenode}`;
   const webHdfsUrl = `http://127.0.0.1:${ports.namenodeHttp}`;
@@ -50,7 +51,7 @@ export async function privateHdfs(): Promise<PrivateHdfs> {
     layout,
     uri,
     webHdfsUrl,
-    client: new WebHdfs({ url: webHdfsUrl, user: "hostflow-test" }),
+    client: new WebHdfs({ url: webHdfsUrl, user: userInfo().username }),
     start,
     stop: async (service, graceMs = 0) => {
       await stackDown(layout, { services: [service], say: quiet, graceMs });

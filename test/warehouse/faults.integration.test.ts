@@ -36,15 +36,20 @@ test.after.always(async () => {
   await hdfs?.dispose();
 });
 
-async function fixture(t: ExecutionContext): Promise<CollectorFixture> {
+/** Tables on the private HDFS, written by the OS user (its superuser) unless `hive` says. */
+async function fixture(
+  t: ExecutionContext,
+  hive: Record<string, string | number> = {},
+): Promise<CollectorFixture> {
   return collectorFixture(t, {
     hive: {
+      ...hive,
       warehouse_dir: `${hdfs.uri}/warehouse/hostflow`,
       webhdfs_url: hdfs.webHdfsUrl,
-      webhdfs_user: "hostflow-test",
       load_via: "files",
       retries: 8,
       retry_backoff: "1s",
+      ...hive,
     },
   });
 }
@@ -245,5 +250,27 @@ test.serial(
     t.deepEqual(await markers(), []);
     t.deepEqual((await files()).sort(), committed.sort());
     await assertExactlyOnce(t, f, records);
+  },
+);
+
+test.serial(
+  "a user who may not write the warehouse: exit 1, one line naming the path, the user and the fix; nothing loaded",
+  async (t) => {
+    const f = await fixture(t, { webhdfs_user: "etl" });
+    await produce(f.topic, dataset(1, 2));
+    const root = new URL(tablesRoot(f.config.hive)).pathname;
+    const run = startRun(f, {});
+    t.is(await run.exit, 1);
+    const line = run.stderr().trim().split("\n").pop() ?? "";
+    t.regex(
+      line,
+      new RegExp(
+        `HF_WAREHOUSE_DENIED: user etl may not write the warehouse folder ${root} \\(WebHDFS ${hdfs.webHdfsUrl} as user etl\\): .*Permission denied.* Fix: .*hdfs dfs -chown -R etl ${root}.*hive\\.webhdfs_user.*load_via: statement`,
+      ),
+    );
+    const { rows } = await f.store.query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM ${f.database}.loads`,
+    );
+    t.is(Number(rows[0]?.n), 0);
   },
 );
