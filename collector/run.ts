@@ -578,9 +578,6 @@ class CollectorRun {
       records: p.pendingRecords,
       bad: p.pendingBad,
     }));
-    if (offsets.length === 0) {
-      offsets.push({ topic: "", partition: -1, from: 0, next: 0, records: 0, bad: 0 });
-    }
     const metrics = this.aggregator.rows();
     const unit = {
       loadId,

@@ -240,6 +240,16 @@ const ENCODERS: {
   },
 };
 
+/**
+ * The rows a load commits in `loads`: its offset ranges, or, for a load that carries state only
+ * (gaps found at the end of a run), one row of partition -1: every load commits with a row.
+ */
+export function committedRanges(load: LoadUnit): readonly OffsetRange[] {
+  return load.offsets.length > 0
+    ? load.offsets
+    : [{ topic: "", partition: -1, from: 0, next: 0, records: 0, bad: 0 }];
+}
+
 /** `loads` goes last: a statement the server stops half way leaves rows without their commit. */
 const ORDER: TableKind[] = ["metrics", "raw", "quarantine", "gaps", "streams", "loads"];
 const KIND_TAG: Record<TableKind, string> = {
@@ -275,7 +285,7 @@ export function commitStatement(
   specs: TableSpecs,
   attempt: string,
 ): string {
-  const rows = load.offsets.map(
+  const rows = committedRanges(load).map(
     (range) =>
       `(${tableCells("loads", range, load)
         .map((cell, i) => (i === 0 ? `'${sqlString(attempt)}'` : sqlValue(cell)))
@@ -310,7 +320,7 @@ function* encodedLines(
     quarantine: load.quarantine,
     gaps: load.gaps,
     streams: load.streams,
-    loads: load.offsets,
+    loads: committedRanges(load),
   };
   for (const kind of ORDER) {
     const { cells } = ENCODERS[kind];

@@ -25,7 +25,14 @@
 import { HostflowError, isHostflowError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { ResolvedHiveSettings } from "../config/load.js";
-import { attemptId, commitStatement, encodeLoad, type LoadUnit, sqlString } from "./encode.js";
+import {
+  attemptId,
+  commitStatement,
+  committedRanges,
+  encodeLoad,
+  type LoadUnit,
+  sqlString,
+} from "./encode.js";
 import { type FileTable, type ParquetPart, parquetParts } from "./parquet.js";
 import type { HiveStore } from "./store.js";
 import { type TableKind, tableLocation, tablesRoot } from "./tables.js";
@@ -261,7 +268,7 @@ class FileLoader implements Loader {
     await at?.("after-files");
     const rows = emptyRows();
     for (const part of parts) rows[part.kind] += part.rows;
-    rows.loads = unit.offsets.length;
+    rows.loads = committedRanges(unit).length;
     written({ rows, bytes, files: parts.length });
     await this.register(parts);
     const committing = this.store.execute(

@@ -38,7 +38,7 @@ for (const via of ["files", "statement"] as const) {
           raw: JSON.stringify({
             name: "cpu",
             tags: {},
-            fields: { usage_idle: "high" },
+            fields: { usage_idle: { value: 3 } },
             timestamp: now,
           }),
         },
