@@ -240,16 +240,6 @@ const ENCODERS: {
   },
 };
 
-/**
- * The rows a load commits in `loads`: its offset ranges, or, for a load that carries state only
- * (gaps found at the end of a run), one row of partition -1: every load commits with a row.
- */
-export function committedRanges(load: LoadUnit): readonly OffsetRange[] {
-  return load.offsets.length > 0
-    ? load.offsets
-    : [{ topic: "", partition: -1, from: 0, next: 0, records: 0, bad: 0 }];
-}
-
 /** `loads` goes last: a statement the server stops half way leaves rows without their commit. */
 const ORDER: TableKind[] = ["metrics", "raw", "quarantine", "gaps", "streams", "loads"];
 const KIND_TAG: Record<TableKind, string> = {
@@ -277,15 +267,18 @@ export function encodeLoad(load: LoadUnit, database: string, specs: TableSpecs):
 
 /**
  * The commit of a load whose rows went as files: its offset ranges into `loads`, each row
- * carrying the attempt's id. One small statement: the load counts once it has run.
+ * carrying the attempt's id. One small statement: the load counts once it has run. Undefined for
+ * a load without offset ranges, which nothing commits (as in a statement, whose multi-insert
+ * then has no `loads` clause); a run gives a load that carries state only a range of partition -1.
  */
 export function commitStatement(
   load: LoadUnit,
   database: string,
   specs: TableSpecs,
   attempt: string,
-): string {
-  const rows = committedRanges(load).map(
+): string | undefined {
+  if (load.offsets.length === 0) return undefined;
+  const rows = load.offsets.map(
     (range) =>
       `(${tableCells("loads", range, load)
         .map((cell, i) => (i === 0 ? `'${sqlString(attempt)}'` : sqlValue(cell)))
@@ -320,7 +313,7 @@ function* encodedLines(
     quarantine: load.quarantine,
     gaps: load.gaps,
     streams: load.streams,
-    loads: committedRanges(load),
+    loads: load.offsets,
   };
   for (const kind of ORDER) {
     const { cells } = ENCODERS[kind];

@@ -25,14 +25,7 @@
 import { HostflowError, isHostflowError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { ResolvedHiveSettings } from "../config/load.js";
-import {
-  attemptId,
-  commitStatement,
-  committedRanges,
-  encodeLoad,
-  type LoadUnit,
-  sqlString,
-} from "./encode.js";
+import { attemptId, commitStatement, encodeLoad, type LoadUnit, sqlString } from "./encode.js";
 import { type FileTable, type ParquetPart, parquetParts } from "./parquet.js";
 import type { HiveStore } from "./store.js";
 import { type TableKind, tableLocation, tablesRoot } from "./tables.js";
@@ -268,12 +261,12 @@ class FileLoader implements Loader {
     await at?.("after-files");
     const rows = emptyRows();
     for (const part of parts) rows[part.kind] += part.rows;
-    rows.loads = committedRanges(unit).length;
+    rows.loads = unit.offsets.length;
     written({ rows, bytes, files: parts.length });
     await this.register(parts);
-    const committing = this.store.execute(
-      commitStatement(unit, this.store.database, this.store.specs, id),
-    );
+    const commit = commitStatement(unit, this.store.database, this.store.specs, id);
+    if (commit === undefined) return;
+    const committing = this.store.execute(commit);
     at?.("mid-commit");
     await committing;
     await this.fs.delete(marker).catch((error: unknown) => {

@@ -151,7 +151,12 @@ test("the commit: the load's offset ranges into loads with the attempt's id, str
       { topic: "m", partition: 1, from: 0, next: 2, records: 2, bad: 0 },
     ],
   };
-  const sql = commitStatement(load, "db", specs, "g-1234#3");
+  const sql = commitStatement(load, "db", specs, "g-1234#3") ?? "";
+  t.is(
+    commitStatement({ ...unit([]), offsets: [] }, "db", specs, "g-1234#3"),
+    undefined,
+    "no offsets: no commit",
+  );
   t.true(sql.startsWith("INSERT INTO TABLE db.loads VALUES ('g-1234#3', "), sql);
   t.is((sql.match(/'g-1234#3'/g) ?? []).length, 2);
   t.true(sql.includes("'host\\'s/1'"), sql);
