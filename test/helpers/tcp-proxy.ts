@@ -36,12 +36,14 @@ export async function tcpProxy(target: { host: string; port: number }): Promise<
       socket.on("error", () => undefined);
     }
     client.on("data", (data: Buffer) => {
-      upstream.write(data);
       if (watcher !== undefined && data.includes(watcher.text)) {
         const { onMatch } = watcher;
         watcher = undefined;
-        onMatch();
+        // Once the bytes are handed on: the server has the statement when the test acts.
+        upstream.write(data, () => onMatch());
+        return;
       }
+      upstream.write(data);
     });
     upstream.pipe(client);
     client.on("close", () => upstream.destroy());
