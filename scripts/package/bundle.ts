@@ -4,6 +4,7 @@
  * than the ~300 modules of dist/ and node_modules, which is most of the agent's start.
  */
 import { readFile } from "node:fs/promises";
+import { isBuiltin } from "node:module";
 import path from "node:path";
 import { build, type Plugin } from "esbuild";
 
@@ -62,6 +63,28 @@ function agentOnly(root: string, version: string): Plugin {
   };
 }
 
+/**
+ * Node's own modules, where ES modules import them, loaded with require() instead. An ES import
+ * of a built-in makes Node build its ES facade, reading every export: on Node 22, node:http's
+ * `WebSocket` getter then loads undici, which needs WebAssembly, which the agent's --lite-mode
+ * turns off — the agent died at start (`WebAssembly is not defined`). require() reads nothing,
+ * and skips the facades' cost at start.
+ */
+const builtinsByRequire: Plugin = {
+  name: "builtins-by-require",
+  setup(b) {
+    b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
+      if (!isBuiltin(args.path) || args.namespace === "builtin-by-require") return undefined;
+      if (args.kind !== "import-statement" && args.kind !== "dynamic-import") return undefined;
+      return { path: args.path, namespace: "builtin-by-require" };
+    });
+    b.onLoad({ filter: /.*/, namespace: "builtin-by-require" }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: "js",
+    }));
+  },
+};
+
 export async function bundleAgent(options: BundleOptions): Promise<{ bytes: number }> {
   const result = await build({
     entryPoints: [options.entry ?? path.join(options.root, "dist/agent/cli.js")],
@@ -80,7 +103,7 @@ export async function bundleAgent(options: BundleOptions): Promise<{ bytes: numb
     legalComments: "eof",
     metafile: true,
     logLevel: "warning",
-    plugins: [agentOnly(options.root, options.version)],
+    plugins: [agentOnly(options.root, options.version), builtinsByRequire],
   });
   const output = Object.values(result.metafile.outputs)[0];
   return { bytes: output?.bytes ?? 0 };
