@@ -8,8 +8,9 @@
  *   hostflow-agent-VERSION.tar.gz     the same tree for other distributions, with install.sh
  *                                     and uninstall.sh in /usr/lib/hostflow-agent/
  *
- *   node --import tsx scripts/package.ts [--version 0.1.1] [--only bundle] [--out DIR]
- * VERSION: package.json's unless --version says (the upgrade test builds a newer one).
+ *   node --import tsx scripts/package.ts [--version 0.1.1] [--only bundle] [--out DIR] [--config FILE]
+ * VERSION: package.json's unless --version says (the upgrade test builds a newer one); the
+ * default config is conf/agent.yaml unless --config says (the tests ship a changed one).
  */
 import { spawnSync } from "node:child_process";
 import { chmod, copyFile, mkdir, rm, stat, symlink, writeFile } from "node:fs/promises";
@@ -25,11 +26,13 @@ const { values: args } = parseArgs({
     version: { type: "string" },
     only: { type: "string" },
     out: { type: "string" },
+    config: { type: "string" },
   },
 });
 const root = projectRoot();
 const version = args.version ?? projectVersion();
 const out = path.resolve(args.out ?? path.join(root, "dist/package"));
+const defaultConfig = path.resolve(args.config ?? path.join(root, "conf/agent.yaml"));
 const say = (line: string) => console.log(`[package] ${line}`);
 
 function run(command: string, argv: string[], cwd = root): void {
@@ -83,7 +86,7 @@ async function deb(bundle: string): Promise<string> {
   await rm(tree, { recursive: true, force: true });
   await layout(tree, bundle);
   await mkdir(path.join(tree, "etc/hostflow"), { recursive: true });
-  await copyFile(path.join(root, "conf/agent.yaml"), path.join(tree, debian.CONFIG));
+  await copyFile(defaultConfig, path.join(tree, debian.CONFIG));
   await write(path.join(tree, "DEBIAN/control"), debian.control(version, await installedKb(tree)));
   await write(path.join(tree, "DEBIAN/conffiles"), `${debian.CONFIG}\n`);
   await write(path.join(tree, "DEBIAN/postinst"), debian.postinst, 0o755);
@@ -102,7 +105,7 @@ async function tarball(bundle: string): Promise<string> {
   const files = await layout(tree, bundle);
   const lib = path.join(tree, "usr/lib/hostflow-agent");
   // Not etc/hostflow/agent.yaml: extracting over / would replace an operator's edited config.
-  await copyFile(path.join(root, "conf/agent.yaml"), path.join(lib, "agent.yaml"));
+  await copyFile(defaultConfig, path.join(lib, "agent.yaml"));
   const extra = ["agent.yaml", "install.sh", "uninstall.sh"].map(
     (f) => `usr/lib/hostflow-agent/${f}`,
   );

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { copyFile, mkdtemp, rm } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import anyTest, { type TestFn } from "ava";
@@ -18,15 +18,20 @@ if (reason !== undefined) console.error(`test/package/debian: skipped: ${reason}
 
 const V1 = projectVersion();
 const V2 = `${V1}.1`;
+/** A build whose default config changed too. */
+const V3 = `${V1}.2`;
 const CONFIG = "/etc/hostflow/agent.yaml";
 const UNIT = "/usr/lib/systemd/system/hostflow-agent.service";
 const WANTS = "/etc/systemd/system/multi-user.target.wants/hostflow-agent.service";
 
-function packageVersion(version: string, out: string): Promise<void> {
+function packageVersion(version: string, out: string, config?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", "scripts/package.ts", "--version", version, "--out", out],
+      [
+        ...["--import", "tsx", "scripts/package.ts", "--version", version, "--out", out],
+        ...(config === undefined ? [] : ["--config", config]),
+      ],
       { cwd: projectRoot(), stdio: ["ignore", "ignore", "pipe"] },
     );
     let stderr = "";
@@ -49,12 +54,17 @@ test.before(async (t) => {
     packageVersion(V1, path.join(out, "v1")),
   ]);
   await packageVersion(V2, path.join(out, "v2"));
+  const changed = path.join(dir, "agent.yaml");
+  const shipped = await readFile(path.join(projectRoot(), "conf/agent.yaml"), "utf8");
+  await writeFile(changed, `# a new default of ${V3}\n${shipped}`);
+  await packageVersion(V3, path.join(out, "v3"), changed);
   const root = await unpackRoot(tar, dir);
   // Into the root's /tmp, where dpkg inside can read them.
   const debs = [];
   for (const [v, sub] of [
     [V1, "v1"],
     [V2, "v2"],
+    [V3, "v3"],
   ] as const) {
     const name = `hostflow-agent_${v}_all.deb`;
     await copyFile(path.join(out, sub, name), path.join(root, "tmp", name));
@@ -159,6 +169,25 @@ serial("an upgrade keeps an edited config", async (t) => {
 });
 
 serial(
+  "when the operator and the new default both changed it, dpkg asks; confold keeps the operator's",
+  async (t) => {
+    const before = await sh(t, `cat ${CONFIG}`);
+    // No terminal to answer the prompt: dpkg stops there and says why.
+    const asked = await sh(t, `dpkg -i ${t.context.debs[2]}`);
+    t.not(asked.code, 0);
+    t.regex(asked.stdout + asked.stderr, /Modified \(by you or by a script\) since installation/);
+    t.regex(asked.stdout + asked.stderr, /Package distributor has shipped an updated version/);
+    const kept = await sh(t, `dpkg -i --force-confold ${t.context.debs[2]}`);
+    ok(t, kept, "dpkg -i --force-confold");
+    const after = await sh(
+      t,
+      `cat ${CONFIG}; head -1 ${CONFIG}.dpkg-dist; dpkg-query -W -f '\${Version}' hostflow-agent`,
+    );
+    t.is(after.stdout, `${before.stdout}# a new default of ${V3}\n${V3}`);
+  },
+);
+
+serial(
   "purge says what it removes, then removes the user, the unit and the data dir",
   async (t) => {
     const r = await sh(t, "dpkg --purge hostflow-agent");
@@ -166,7 +195,7 @@ serial(
     t.regex(r.stdout, /purge removes the user hostflow, \/var\/lib\/hostflow/);
     const left = await sh(
       t,
-      `for f in /var/lib/hostflow ${UNIT} ${WANTS} ${CONFIG} /usr/bin/hostflow-agent /usr/lib/hostflow-agent; do test -e $f -o -L $f && echo $f; done; getent passwd hostflow; getent group hostflow; true`,
+      `for f in /var/lib/hostflow ${UNIT} ${WANTS} /etc/hostflow /usr/bin/hostflow-agent /usr/lib/hostflow-agent; do test -e $f -o -L $f && echo $f; done; getent passwd hostflow; getent group hostflow; true`,
     );
     t.is(left.stdout.trim(), "", "nothing left");
   },
