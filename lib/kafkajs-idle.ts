@@ -97,6 +97,14 @@ function scheduleCheckPendingRequests(this: RequestQueueLike): void {
   );
 }
 
+/**
+ * A method's source without what a bundler's printer changes (the agent's bundle, esbuild):
+ * whitespace, semicolons, a comma before a closing bracket.
+ */
+function normalized(text: string): string {
+  return text.replace(/[\s;]+/g, "").replace(/,([)}\]])/g, "$1");
+}
+
 export type IdleFix = "applied" | "already" | "not-needed";
 
 let state: IdleFix | undefined;
@@ -113,10 +121,13 @@ export function fixKafkajsIdleLoop(): IdleFix {
   };
   const proto = RequestQueue.prototype;
   const source = (name: string) =>
-    String((proto as unknown as Record<string, unknown>)[name])
-      .replace(/\/\/[^\n]*/g, "")
-      .replace(/\s+/g, "");
-  if (version !== "2.2.4" || Object.entries(SHIPPED).some(([m, text]) => source(m) !== text)) {
+    normalized(
+      String((proto as unknown as Record<string, unknown>)[name]).replace(/\/\/[^\n]*/g, ""),
+    );
+  if (
+    version !== "2.2.4" ||
+    Object.entries(SHIPPED).some(([m, text]) => source(m) !== normalized(text))
+  ) {
     state = "not-needed";
     return state;
   }

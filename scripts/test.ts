@@ -130,10 +130,16 @@ async function main(): Promise<number> {
   // agents, collectors and a browser: they run in a pass of their own after the others, so that
   // on two cores they do not starve the timing-sensitive tests. Arguments replace all passes.
   const args = process.argv.slice(2);
+  // The package's tests (test/package: the .deb in a Debian root, the bundle on Node 20, 22 and
+  // 24) come last, in a pass of their own too: they run other programs' test suites.
   const passes =
     args.length > 0
       ? [args]
-      : [["test/**/*.test.ts", "!test/**/*.e2e.test.ts"], ["test/**/*.e2e.test.ts"]];
+      : [
+          ["test/**/*.test.ts", "!test/**/*.e2e.test.ts", "!test/package/**"],
+          ["test/**/*.e2e.test.ts"],
+          ["test/package/**/*.test.ts"],
+        ];
   // Apache Hive is the local stack's HiveServer2; with the local stack (no HIVE_HOST), the
   // Hive-facing tests then run again on Spark's Thrift Server, as HOSTFLOW_STACK_HIVE=spark would.
   const sparkPass = args.length === 0 && !process.env.HIVE_HOST && hiveFlavorFromEnv() === "apache";

@@ -7,7 +7,7 @@ import {
   loadConfigFile,
   loadConfigText,
 } from "../../lib/config/load.js";
-import { compileConfigSchema } from "../../lib/config/validate.js";
+import { type ConfigValidator, schemaDigest, validatorFrom } from "../../lib/config/validator.js";
 import { checkAgentConfig } from "./checks.js";
 import type { AgentConfig, FileChannelConfig, MemoryChannelConfig } from "./schema.js";
 import { AgentConfig as AgentConfigSchema } from "./schema.js";
@@ -25,8 +25,31 @@ export interface LoadAgentConfigOptions {
   hostname?: string;
 }
 
-// Compiled once per process, at import: Ajv's compiled code is read-only afterwards.
-const validator = compileConfigSchema(AgentConfigSchema);
+/**
+ * The agent's validator, made once per process at import. `npm run build` writes the code Ajv
+ * generates from the schema (scripts/package/validator.ts →
+ * dist/agent/config/validate.generated.js, which the bundle includes), so an installed agent
+ * does not load Ajv's compiler nor spend ~0.2 s of CPU compiling the schema at every start.
+ * From source (tsx, the tests), or when that file was made from another schema (a bare tsc after
+ * a schema change), the schema is compiled now, as before.
+ */
+async function agentValidator(): Promise<ConfigValidator> {
+  try {
+    const generated = await import("./validate.generated.js");
+    if (generated.schemaDigest === schemaDigest(AgentConfigSchema)) {
+      return validatorFrom(AgentConfigSchema, generated.default);
+    }
+  } catch (error) {
+    const missing =
+      (error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" &&
+      String((error as Error).message).includes("validate.generated");
+    if (!missing) throw error;
+  }
+  const { compileConfigSchema } = await import("../../lib/config/validate.js");
+  return compileConfigSchema(AgentConfigSchema);
+}
+
+const validator = await agentValidator();
 
 function agentSpec(options: LoadAgentConfigOptions): ConfigSpec<AgentConfig, ResolvedAgentConfig> {
   return {

@@ -1,6 +1,12 @@
-import http from "node:http";
+import type http from "node:http";
+import { createRequire } from "node:module";
 import { HostflowError } from "../../lib/errors.js";
 import type { Agent } from "./agent.js";
+
+// require(), not an ES import: Node 22 builds an ES module's view of node:http by reading every
+// export, and its WebSocket getter loads undici, which needs the WebAssembly that the bin's
+// --lite-mode turns off: the agent died at start (`WebAssembly is not defined`).
+const { createServer } = createRequire(import.meta.url)("node:http") as typeof http;
 
 /**
  * Self-monitoring: GET /metrics (Prometheus text) and GET /health (JSON; 200 when every
@@ -10,7 +16,7 @@ export async function serveMonitoring(agent: Agent, listen: string): Promise<htt
   const at = listen.lastIndexOf(":");
   const host = listen.slice(0, at);
   const port = Number(listen.slice(at + 1));
-  const server = http.createServer((req, res) => {
+  const server = createServer((req, res) => {
     void (async () => {
       if (req.method !== "GET") {
         res.writeHead(405, { allow: "GET" }).end();

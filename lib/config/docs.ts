@@ -2,7 +2,7 @@ import type { TSchema } from "@sinclair/typebox";
 import { discriminatedUnion, isRecord, isSchema, type JsonSchema } from "./schema-walk.js";
 import { COMPONENT_NAME_PATTERN } from "./types.js";
 import { UNIT_KEYWORD } from "./units.js";
-import { inlineYaml } from "./validate.js";
+import { inlineYaml } from "./validator.js";
 
 // ---------------------------------------------------------------- JSON Schema for editors
 

@@ -1,6 +1,6 @@
 import { type Env, interpolateDocument } from "./interpolate.js";
 import { ConfigError, type ConfigIssue, sortIssues } from "./issues.js";
-import { type ConfigValidator, coerceSubstituted, convertUnits, deepFreeze } from "./validate.js";
+import { type ConfigValidator, coerceSubstituted, convertUnits, deepFreeze } from "./validator.js";
 import { parseYaml, readYamlFile, type YamlSource } from "./yaml.js";
 
 /** What a program adds to the generic load: its schema, its own checks, its dynamic defaults. */

@@ -15,9 +15,11 @@
  *
  *   npx tsx scripts/bench/footprint.ts [--intervals 10,1] [--runs 3] [--minutes 2] [--warmup 30]
  *     [--agents hostflow,collectd,telegraf] [--no-build]
+ *   (agents: hostflow (the bundle), hostflow-dist (the tsc build), kafkajs (a bare producer:
+ *   the ceiling of a start), collectd, telegraf)
  *
- * hostflow is the agent as installed: `npm run build`, then `dist/agent/cli.js run` (the bin, as
- * scripts/install-agent.sh links it, so its #! line's node options apply) with
+ * hostflow is the agent as the package installs it: `npm run build`, the bundle
+ * (dist/package/hostflow-agent.mjs), run as its #! line says (the node options apply), with
  * conf/agent.yaml (at 1 s: the same file with interval 1s and jitter 0s). collectd needs Debian's
  * collectd-core, librdkafka1 and libyajl2 (the bench says so when they are missing); Telegraf
  * 1.36.4 is built into .stack/tools with `go install` when Go is there.
@@ -67,38 +69,78 @@ interface AgentSpec {
 
 const say = (line: string) => console.log(`[footprint] ${line}`);
 
-function hostflow(): AgentSpec | undefined {
+/**
+ * The agent as installed. `hostflow`: the package's bundle (`npm run package` installs
+ * dist/package/hostflow-agent.mjs as /usr/bin/hostflow-agent), built here with the same code;
+ * `hostflow-dist`: the tsc build's bin dist/agent/cli.js (before the package: scripts/install-agent.sh
+ * linked it). Both run as their #! line says, so its node options apply as under systemd.
+ */
+function hostflow(from: "bundle" | "dist"): AgentSpec | undefined {
+  const name = from === "bundle" ? "hostflow" : "hostflow-dist";
+  const cli = path.join(
+    root,
+    from === "bundle" ? "dist/package/hostflow-agent.mjs" : "dist/agent/cli.js",
+  );
   if (!args["no-build"]) {
-    say("npm run build (the agent as installed runs from dist/)");
+    say(`npm run build${from === "bundle" ? " and the bundle" : ""} (${path.relative(root, cli)})`);
     const built = spawnSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
     if (built.status !== 0) throw new Error("npm run build failed");
+    if (from === "bundle") {
+      const bundled = spawnSync(
+        process.execPath,
+        ["--import", "tsx", "scripts/package.ts", "--only", "bundle"],
+        { cwd: root, stdio: "inherit" },
+      );
+      if (bundled.status !== 0) throw new Error("the bundle failed");
+    }
   }
-  const cli = path.join(root, "dist/agent/cli.js");
   if (!existsSync(cli)) {
-    say(`hostflow: ${cli} is missing; run npm run build`);
+    say(`${name}: ${cli} is missing; run npm run ${from === "bundle" ? "package" : "build"}`);
     return undefined;
   }
   chmodSync(cli, 0o755);
+  const topic = from === "bundle" ? "hostflow.metrics" : "hf_footprint_hostflow_dist";
   return {
-    name: "hostflow",
-    topic: "hostflow.metrics",
+    name,
+    topic,
     async command(interval, dir) {
-      let conf = path.join(root, "conf/agent.yaml");
+      const text = await readFile(path.join(root, "conf/agent.yaml"), "utf8");
+      let changed = text.replace(/^(\s+topic:) hostflow\.metrics$/m, `$1 ${topic}`);
       if (interval !== 10) {
-        const text = await readFile(conf, "utf8");
-        const changed = text
+        changed = changed
           .replace(/^(\s+interval:) 10s/m, `$1 ${interval}s`)
           .replace(/^(\s+jitter:) 1s/m, "$1 0s");
-        if (changed === text)
-          throw new Error("conf/agent.yaml: interval 10s / jitter 1s not found");
-        conf = path.join(dir, "agent.yaml");
-        await writeFile(conf, changed);
       }
+      if (!changed.includes(`topic: ${topic}`) || !changed.includes(`interval: ${interval}s`))
+        throw new Error("conf/agent.yaml: interval 10s / jitter 1s / topic not found");
+      const conf = path.join(dir, "agent.yaml");
+      await writeFile(conf, changed);
       return {
-        // As installed (scripts/install-agent.sh): the bin itself, so that its #! line's node
-        // options apply as they do under systemd.
         argv: [cli, "run", "-c", conf],
         env: { ...process.env, HOSTFLOW_DATA_DIR: dir, KAFKA_BROKERS: brokers.join(",") },
+      };
+    },
+  };
+}
+
+/**
+ * The ceiling of a start: a bare kafkajs producer (scripts/bench/kafkajs-producer.mjs, plain
+ * node, no hostflow code) that connects and sends one record per interval to the same broker
+ * with acks=all. Its start to first record is what node and kafkajs alone take here.
+ */
+function kafkajs(): AgentSpec {
+  return {
+    name: "kafkajs",
+    topic: "hf_footprint_kafkajs",
+    async command(interval) {
+      return {
+        argv: [
+          process.execPath,
+          path.join(root, "scripts/bench/kafkajs-producer.mjs"),
+          brokers.join(","),
+          "hf_footprint_kafkajs",
+          String(interval * 1000),
+        ],
       };
     },
   };
@@ -396,7 +438,13 @@ function cell(xs: number[], digits: number): string {
   return `${f(median(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
 }
 
-const makers: Record<string, () => AgentSpec | undefined> = { hostflow, collectd, telegraf };
+const makers: Record<string, () => AgentSpec | undefined> = {
+  hostflow: () => hostflow("bundle"),
+  "hostflow-dist": () => hostflow("dist"),
+  kafkajs,
+  collectd,
+  telegraf,
+};
 const specs = WANTED.map((n) => {
   const make = makers[n];
   if (!make) throw new Error(`unknown agent ${n}; known: ${Object.keys(makers).join(", ")}`);
