@@ -28,8 +28,9 @@ export interface WebHdfsOptions {
 }
 
 /** Exceptions the NameNode names for a state that passes (retry later). */
+/** Also what a NameNode answers over HTTP while its RPC server is still starting or going. */
 const TRANSIENT =
-  /SafeModeException|RetriableException|StandbyException|ObserverRetryOnActive|could only be written to 0 of the|There are 0 datanode\(s\) running/;
+  /SafeModeException|RetriableException|StandbyException|ObserverRetryOnActive|could only be written to 0 of the|There are 0 datanode\(s\) running|EOFException|ConnectException|Connection refused|still not started/;
 
 export class WebHdfs {
   constructor(private readonly options: WebHdfsOptions) {}
