@@ -292,7 +292,8 @@ function sqlValue(cell: Cell): string {
   return typeof cell === "number" ? String(cell) : `'${sqlString(String(cell))}'`;
 }
 
-const emptyCounts = (): Record<TableKind, number> => ({
+/** Rows per table, all zero. */
+export const emptyCounts = (): Record<TableKind, number> => ({
   metrics: 0,
   raw: 0,
   quarantine: 0,

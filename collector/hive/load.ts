@@ -25,7 +25,7 @@
 import { HostflowError, isHostflowError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { ResolvedHiveSettings } from "../config/load.js";
-import { attemptId, commitStatement, encodeLoad, type LoadUnit, sqlString } from "./encode.js";
+import { attemptId, commitStatement, emptyCounts, encodeLoad, type LoadUnit } from "./encode.js";
 import { type FileTable, type ParquetPart, parquetParts } from "./parquet.js";
 import type { HiveStore } from "./store.js";
 import { type TableKind, tableLocation, tablesRoot } from "./tables.js";
@@ -207,7 +207,7 @@ class FileLoader implements Loader {
 
   async load(unit: LoadUnit, at?: (point: LoadPoint) => void | Promise<void>): Promise<LoadResult> {
     const started = Date.now();
-    let result = { rows: emptyRows(), bytes: 0, files: 0 };
+    let result = { rows: emptyCounts(), bytes: 0, files: 0 };
     const attempts = await retryLoad(this.store, unit.loadId, (id) =>
       this.attempt(unit, id, at, (written) => {
         result = written;
@@ -259,7 +259,7 @@ class FileLoader implements Loader {
       if (index === 0) await at?.("mid-files");
     }
     await at?.("after-files");
-    const rows = emptyRows();
+    const rows = emptyCounts();
     for (const part of parts) rows[part.kind] += part.rows;
     rows.loads = unit.offsets.length;
     written({ rows, bytes, files: parts.length });
@@ -325,14 +325,3 @@ async function retryLoad(
     return n;
   });
 }
-
-const emptyRows = (): Record<TableKind, number> => ({
-  metrics: 0,
-  raw: 0,
-  quarantine: 0,
-  gaps: 0,
-  streams: 0,
-  loads: 0,
-});
-
-export { sqlString };
