@@ -185,7 +185,7 @@ export class LocalWarehouse implements WarehouseFs {
 /**
  * Where the collector can write `warehouse_dir`: a `file://` URI on the local file system; an
  * HDFS path (`/…` or `hdfs://…`) through `webhdfs_url`; else nowhere (undefined: statements).
- * Returns the file system and the tables' root as a path on it.
+ * Paths on it are `fsPath(location)`.
  */
 export function warehouseFs(settings: {
   warehouse_dir: string;

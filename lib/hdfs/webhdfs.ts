@@ -85,7 +85,7 @@ export class WebHdfs {
     const target =
       location !== undefined
         ? new URL(location)
-        : this.url_(path, "CREATE", { overwrite, data: true });
+        : this.requestUrl(path, "CREATE", { overwrite, data: true });
     const second = await this.send("PUT", target, "CREATE", path, data);
     this.check(second.status, second.body, "CREATE", path);
   }
@@ -159,7 +159,11 @@ export class WebHdfs {
     });
   }
 
-  private url_(path: string, op: string, params: Record<string, string | number | boolean>): URL {
+  private requestUrl(
+    path: string,
+    op: string,
+    params: Record<string, string | number | boolean>,
+  ): URL {
     // Each segment encoded: a file name may hold `#` or `%`.
     const encoded = (path.startsWith("/") ? path : `/${path}`)
       .split("/")
@@ -178,7 +182,7 @@ export class WebHdfs {
     op: string,
     params: Record<string, string | number | boolean> = {},
   ): Promise<{ status: number; body: string }> {
-    return this.send(method, this.url_(path, op, params), op, path);
+    return this.send(method, this.requestUrl(path, op, params), op, path);
   }
 
   private send(
