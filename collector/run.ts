@@ -16,9 +16,9 @@ import { createKafka, kafkaClientConfig } from "../lib/kafka.js";
 import type { Logger } from "../lib/log.js";
 import { canonicalTags, WindowAggregator } from "./aggregate.js";
 import type { ResolvedCollectorConfig } from "./config/load.js";
-import { GapTracker, type StreamState } from "./gaps.js";
+import { type GapEvent, GapTracker, type StreamState } from "./gaps.js";
 import type { GapRow, OffsetRange, QuarantineRow, RawRow } from "./hive/encode.js";
-import { type Loader, type LoadPoint, type LoadResult, openLoader } from "./hive/load.js";
+import { type Loader, type LoadPoint, openLoader, type PendingLoad } from "./hive/load.js";
 import { HiveStore } from "./hive/store.js";
 import { checkRecord, type RecordCheckOptions } from "./records.js";
 
@@ -80,8 +80,10 @@ interface PartitionState {
   partition: number;
   /** End offset captured at start: the run consumes below it. */
   end: number;
-  /** Next offset Hive has (committed loads), i.e. where the pending range starts. */
+  /** Next offset Hive has (committed loads). */
   loaded: number;
+  /** Next offset of the last load begun (committed or not): where the pending range starts. */
+  sealed: number;
   /** Next offset to process. */
   next: number;
   pendingRecords: number;
@@ -107,17 +109,21 @@ export async function runCollector(
   try {
     await store.checkTables();
     const loader = await openLoader(store, config.hive, options.logger);
-    await loader.recover();
-    const kafka = createKafka(
-      await kafkaClientConfig(config.kafka, KAFKAJS_RETRY),
-      // kafkajs tells every join and pause at info: only its warnings and errors are news (and
-      // not even those when the run's own level is above warn).
-      options.logger.child(
-        { component: "kafka" },
-        { level: options.logger.levelVal > 40 ? options.logger.level : "warn" },
-      ),
-    );
-    return await new CollectorRun(config, options, store, loader, kafka).run();
+    try {
+      await loader.recover();
+      const kafka = createKafka(
+        await kafkaClientConfig(config.kafka, KAFKAJS_RETRY),
+        // kafkajs tells every join and pause at info: only its warnings and errors are news (and
+        // not even those when the run's own level is above warn).
+        options.logger.child(
+          { component: "kafka" },
+          { level: options.logger.levelVal > 40 ? options.logger.level : "warn" },
+        ),
+      );
+      return await new CollectorRun(config, options, store, loader, kafka).run();
+    } finally {
+      await loader.close();
+    }
   } finally {
     await store.close();
   }
@@ -132,8 +138,12 @@ class CollectorRun {
   private quarantine: QuarantineRow[] = [];
   private gapRows: GapRow[] = [];
   private tracker: GapTracker | undefined;
-  /** Stream states as Hive has them (initial plus every load's): what a discarded batch falls back to. */
+  /** Stream states as Hive has them (initial plus every committed load's): what a rebalance falls back to. */
   private loadedStates = new Map<string, StreamState>();
+  /** loadedStates plus the states of the load in flight: where the gap tracker starts. */
+  private sealedStates = new Map<string, StreamState>();
+  /** The load begun and not yet committed; at most one (its files are written meanwhile). */
+  private inflight: InFlight | undefined;
   private readonly checkOptions: RecordCheckOptions;
   /** Records and value bytes read since the last load, all partitions (the batch limits). */
   private pendingRecords = 0;
@@ -183,10 +193,14 @@ class CollectorRun {
   }
 
   async run(): Promise<RunSummary> {
-    await this.capturePartitions();
+    // Hive's reads and Kafka's go side by side: each takes about a second.
+    const fromHive = this.readHive();
+    fromHive.catch(() => undefined);
+    await this.capturePartitions(fromHive.then((h) => h.loaded));
+    const { states } = await fromHive;
     if (this.config.gaps.enabled) {
-      const states = await this.store.streamStates(this.config.gaps.state_days, this.started);
       for (const state of states) this.loadedStates.set(streamKey(state), state);
+      this.sealedStates = new Map(this.loadedStates);
       this.resetTracker();
     }
     const total = this.toDo();
@@ -208,8 +222,17 @@ class CollectorRun {
     };
   }
 
+  /** What the run starts from in Hive: the loaded offsets, then the streams' states. */
+  private async readHive(): Promise<{ loaded: Map<string, number>; states: StreamState[] }> {
+    const loaded = await this.store.loadedOffsets(this.config.kafka.group_id);
+    const states = this.config.gaps.enabled
+      ? await this.store.streamStates(this.config.gaps.state_days, this.started)
+      : [];
+    return { loaded, states };
+  }
+
   /** End offsets now, and where Hive says each partition was loaded up to. */
-  private async capturePartitions(): Promise<void> {
+  private async capturePartitions(fromHive: Promise<Map<string, number>>): Promise<void> {
     const admin = this.kafka.admin();
     try {
       await admin.connect();
@@ -222,9 +245,13 @@ class CollectorRun {
           { context: { missing } },
         );
       }
-      const loaded = await this.store.loadedOffsets(this.config.kafka.group_id);
+      const offsets = [];
       for (const topic of this.config.kafka.topics) {
-        for (const p of await admin.fetchTopicOffsets(topic)) {
+        offsets.push({ topic, partitions: await admin.fetchTopicOffsets(topic) });
+      }
+      const loaded = await fromHive;
+      for (const { topic, partitions } of offsets) {
+        for (const p of partitions) {
           const low = Number(p.low);
           const end = Number(p.high);
           const recorded = loaded.get(key(topic, p.partition));
@@ -233,6 +260,7 @@ class CollectorRun {
             partition: p.partition,
             end,
             loaded: recorded ?? (this.config.kafka.start_from === "earliest" ? low : end),
+            sealed: 0,
             next: 0,
             pendingRecords: 0,
             pendingBad: 0,
@@ -250,6 +278,7 @@ class CollectorRun {
           }
           if (state.loaded < low) this.lostRange(state, low);
           state.next = Math.max(state.loaded, low);
+          state.sealed = state.next;
           this.partitions.set(key(topic, p.partition), state);
         }
       }
@@ -407,7 +436,9 @@ class CollectorRun {
     );
     if (this.joins > 1) {
       // Another member may have loaded since this run started, and rows not yet loaded may come
-      // from partitions it now owns: drop them, and start again from Hive's record.
+      // from partitions it now owns: drop them (a load in flight too: another member may have
+      // read Hive's offsets already), and start again from Hive's record.
+      await this.abandonInflight();
       const pending = this.pendingRecords;
       if (pending > 0) {
         this.logger.warn(
@@ -421,6 +452,7 @@ class CollectorRun {
         const recorded = loaded.get(key(p.topic, p.partition));
         if (recorded !== undefined && recorded > p.loaded) p.loaded = recorded;
         p.next = Math.max(p.next, p.loaded);
+        p.sealed = p.next;
       }
     }
     for (const p of this.partitions.values()) p.assigned = now.has(key(p.topic, p.partition));
@@ -446,6 +478,9 @@ class CollectorRun {
     resolveOffset: (offset: string) => void,
   ): Promise<void> {
     if (this.finished || this.failed) return;
+    // A load whose files are written commits now, between batches: the member still owns its
+    // partitions (kafkajs rejoins a rebalance only after this returns).
+    if (this.inflight?.load.ready) await this.commitInflight(heartbeat);
     const p = this.partitions.get(key(batch.topic, batch.partition));
     if (p === undefined || !p.assigned) return;
     // A fetch sent before the seek may start past Hive's offset (Kafka's committed one ahead of
@@ -468,7 +503,7 @@ class CollectorRun {
       if (this.options.maxRecords !== undefined && this.total.records >= this.options.maxRecords) {
         this.stopReason = "max-records";
       }
-      if (this.shouldLoad()) await this.load(heartbeat);
+      if (this.shouldLoad()) await this.seal(heartbeat);
     }
     if (p.next >= p.end) this.consumer?.pause([{ topic: p.topic, partitions: [p.partition] }]);
     await this.maybeFinish(heartbeat);
@@ -527,6 +562,13 @@ class CollectorRun {
   private shouldLoad(): boolean {
     const { batch_records, batch_bytes } = this.config.run;
     if (this.pendingRecords >= batch_records || this.pendingBytes >= batch_bytes) return true;
+    // The last load of a run cannot overlap with reading: keep it small (a tenth of a batch).
+    const tail = Math.ceil(batch_records / 10);
+    if (this.pendingRecords >= tail) {
+      let rest = 0;
+      for (const p of this.partitions.values()) if (p.assigned) rest += Math.max(0, p.end - p.next);
+      if (rest > 0 && rest <= tail) return true;
+    }
     // A statement must stay under its size limit; files are bounded by the batch limits only.
     const limit = this.loader.maxStatementBytes;
     if (limit === undefined) return false;
@@ -548,14 +590,16 @@ class CollectorRun {
     this.finished = true;
     const complete =
       this.stopReason === undefined && [...this.partitions.values()].every((p) => p.next >= p.end);
-    await this.load(heartbeat, complete);
+    await this.seal(heartbeat, complete);
+    await this.commitInflight(heartbeat);
   }
 
   /**
-   * Loads what is pending: one statement per load, with the offset ranges it covers. `final`
-   * (a run that read everything) lets the gap tracker report holes that are old enough.
+   * Begins a load of what is pending (its files are written while the run reads on) after
+   * committing the one before it. `final` (a run that read everything) lets the gap tracker
+   * report holes that are old enough.
    */
-  private async load(heartbeat?: () => Promise<void>, final?: boolean): Promise<void> {
+  private async seal(heartbeat?: () => Promise<void>, final?: boolean): Promise<void> {
     const gapResult = this.tracker?.finish(Date.now(), final === true, {
       midRun: final === undefined,
     });
@@ -566,14 +610,14 @@ class CollectorRun {
       ),
     ];
     const streams = gapResult?.changed ?? [];
-    const touched = [...this.partitions.values()].filter((p) => p.next > p.loaded);
+    const touched = [...this.partitions.values()].filter((p) => p.next > p.sealed);
     if (touched.length === 0 && gapRows.length === 0 && streams.length === 0) return;
     this.checkBadRatio(final === true);
     const loadId = `${this.config.kafka.group_id}-${randomUUID()}`;
     const offsets: OffsetRange[] = touched.map((p) => ({
       topic: p.topic,
       partition: p.partition,
-      from: p.loaded,
+      from: p.sealed,
       next: p.next,
       records: p.pendingRecords,
       bad: p.pendingBad,
@@ -595,18 +639,49 @@ class CollectorRun {
       streams,
       offsets,
     };
+    const inflight: Omit<InFlight, "load"> = {
+      loadId,
+      ranges: touched.map((p) => ({ p, next: p.next })),
+      records: offsets.reduce((n, o) => n + o.records, 0),
+      bad: offsets.reduce((n, o) => n + o.bad, 0),
+      stringFields: this.pendingStringFields,
+      windows: new Set(metrics.map((m) => `${m.windowSeconds}:${m.windowStart}`)).size,
+      events: gapResult?.events ?? [],
+      streams,
+    };
+    for (const p of touched) {
+      p.sealed = p.next;
+      p.pendingRecords = 0;
+      p.pendingBad = 0;
+    }
+    this.clearPending();
+    // The tracker goes on from the states this load will put in Hive.
+    for (const s of streams) this.sealedStates.set(streamKey(s), s);
+    this.resetTracker();
+    await this.commitInflight(heartbeat);
     this.crash("after-consume");
-    const beat = heartbeat
-      ? setInterval(() => heartbeat().catch(() => undefined), 3_000)
-      : undefined;
-    let result: LoadResult;
-    try {
-      result = await this.loader.load(unit, (point) => {
+    this.inflight = {
+      ...inflight,
+      load: this.loader.begin(unit, (point) => {
         // mid-commit: the statement has gone; the kill comes while the server runs it.
         if (point === "mid-commit") setTimeout(() => this.crash(point), 300);
         else this.crash(point);
         return this.hold(point);
-      });
+      }),
+    };
+  }
+
+  /** Commits the load in flight, if any (waiting for its files), and books it. */
+  private async commitInflight(heartbeat?: () => Promise<void>): Promise<void> {
+    const inflight = this.inflight;
+    if (inflight === undefined) return;
+    this.inflight = undefined;
+    const beat = heartbeat
+      ? setInterval(() => heartbeat().catch(() => undefined), 3_000)
+      : undefined;
+    let result: Awaited<ReturnType<PendingLoad["commit"]>>;
+    try {
+      result = await inflight.load.commit();
     } finally {
       if (beat) clearInterval(beat);
     }
@@ -616,26 +691,43 @@ class CollectorRun {
     this.loadMs.push(ms);
     this.total.loads += 1;
     this.total.rows += tableRows.metrics;
-    this.total.stringFields += this.pendingStringFields;
-    this.total.windows += new Set(metrics.map((m) => `${m.windowSeconds}:${m.windowStart}`)).size;
-    for (const e of gapResult?.events ?? []) {
+    this.total.stringFields += inflight.stringFields;
+    this.total.windows += inflight.windows;
+    for (const e of inflight.events) {
       if (e.kind === "gap") this.total.gaps += 1;
       else this.total.duplicates += 1;
     }
-    for (const s of streams) this.loadedStates.set(streamKey(s), s);
+    for (const s of inflight.streams) this.loadedStates.set(streamKey(s), s);
     this.logger.info(
-      { loadId, ms, ...tableRows, bytes, files: result.files, via: this.loader.via },
-      `loaded ${offsets.reduce((n, o) => n + o.records, 0)} records as ${tableRows.metrics} rows in ${ms} ms`,
+      {
+        loadId: inflight.loadId,
+        ms,
+        ...tableRows,
+        bytes,
+        files: result.files,
+        via: this.loader.via,
+      },
+      `loaded ${inflight.records} records as ${tableRows.metrics} rows in ${ms} ms`,
     );
-    for (const p of touched) {
-      p.loaded = p.next;
-      p.pendingRecords = 0;
-      p.pendingBad = 0;
-    }
-    this.clearPending();
-    // The loaded states are the tracker's new start: what it found so far is in Hive now.
-    this.resetTracker();
-    await this.commitToKafka(touched);
+    for (const { p, next } of inflight.ranges) p.loaded = Math.max(p.loaded, next);
+    await this.commitToKafka(inflight.ranges.map(({ p }) => p));
+  }
+
+  /**
+   * After a rebalance: the load in flight never commits (its files stay invisible; a later run
+   * removes them), and its records are read again.
+   */
+  private async abandonInflight(): Promise<void> {
+    const inflight = this.inflight;
+    if (inflight === undefined) return;
+    this.inflight = undefined;
+    this.total.records -= inflight.records;
+    this.total.bad -= inflight.bad;
+    this.logger.warn(
+      { loadId: inflight.loadId, records: inflight.records },
+      `the group rebalanced while a load was in flight: its ${inflight.records} records are read again`,
+    );
+    await inflight.load.abandon();
   }
 
   /** Kafka's committed offsets follow Hive's, so that lag tools see the truth; Hive stays the record. */
@@ -689,18 +781,20 @@ class CollectorRun {
       this.total.records -= p.pendingRecords;
       this.total.bad -= p.pendingBad;
       p.next = p.loaded;
+      p.sealed = p.loaded;
       p.pendingRecords = 0;
       p.pendingBad = 0;
     }
     const retention = this.gapRows.filter((g) => g.kind === "retention");
     this.clearPending();
     this.gapRows = retention;
+    this.sealedStates = new Map(this.loadedStates);
     this.resetTracker();
   }
 
   private resetTracker(): void {
     if (!this.config.gaps.enabled) return;
-    this.tracker = new GapTracker([...this.loadedStates.values()], {
+    this.tracker = new GapTracker([...this.sealedStates.values()], {
       graceMs: this.config.gaps.grace,
       maxHolesPerStream: 1_000,
     });
@@ -718,6 +812,20 @@ class CollectorRun {
     await writeFile(path.join(hold.dir, "reached"), String(process.pid));
     while (!existsSync(path.join(hold.dir, "release"))) await pause(100);
   }
+}
+
+/** A load begun and not committed, with what its commit books. */
+interface InFlight {
+  load: PendingLoad;
+  loadId: string;
+  /** Each partition it covers, and the next offset after its range. */
+  ranges: { p: PartitionState; next: number }[];
+  records: number;
+  bad: number;
+  stringFields: number;
+  windows: number;
+  events: GapEvent[];
+  streams: StreamState[];
 }
 
 function streamKey(s: Pick<StreamState, "agentId" | "stream">): string {

@@ -26,7 +26,8 @@ import { HostflowError, isHostflowError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { ResolvedHiveSettings } from "../config/load.js";
 import { attemptId, commitStatement, emptyCounts, encodeLoad, type LoadUnit } from "./encode.js";
-import { type FileTable, type ParquetPart, parquetParts } from "./parquet.js";
+import type { FileTable, PartPlace } from "./parquet.js";
+import { ParquetThread } from "./parquet-thread.js";
 import type { HiveStore } from "./store.js";
 import { type TableKind, tableLocation, tablesRoot } from "./tables.js";
 import { fsPath, type WarehouseFs, warehouseFs } from "./warehouse-fs.js";
@@ -48,17 +49,43 @@ export interface LoadResult {
   files: number;
 }
 
+/** A test hook called at each LoadPoint (kill or hold the process there). */
+export type At = (point: LoadPoint) => void | Promise<void>;
+
+/**
+ * A load begun: what can go ahead of its commit (the files: encoded in a worker thread, written,
+ * renamed; invisible until the commit) runs in the background while the caller goes on.
+ */
+export interface PendingLoad {
+  /** Whether the background part is over (done or failed): commit() will not wait for it. */
+  readonly ready: boolean;
+  /**
+   * Commits, retrying transient failures (of the background part too) as new attempts. Called
+   * once, while the caller still owns the load's partitions.
+   */
+  commit(): Promise<LoadResult>;
+  /** Never commits it: waits for the background part to stop. Its files stay invisible. */
+  abandon(): Promise<void>;
+}
+
 export interface Loader {
   readonly via: "files" | "statement";
   /** At the start of a run: what killed or failed runs left. */
   recover(): Promise<void>;
   /**
-   * Loads and commits, retrying transient failures. `at` is called at each LoadPoint (a test
-   * hook: kill or hold the process there); mid-commit is not awaited, the statement being sent.
+   * Begins a load; `at` is called at each LoadPoint (mid-commit is not awaited, the statement
+   * being sent).
    */
-  load(unit: LoadUnit, at?: (point: LoadPoint) => void | Promise<void>): Promise<LoadResult>;
+  begin(unit: LoadUnit, at?: At): PendingLoad;
   /** Rows per statement bound the statement path's loads; undefined: only the batch limits. */
   readonly maxStatementBytes: number | undefined;
+  /** Stops the writer thread, if one was started. */
+  close(): Promise<void>;
+}
+
+/** Begins and commits a load at once. */
+export function loadNow(loader: Loader, unit: LoadUnit, at?: At): Promise<LoadResult> {
+  return loader.begin(unit, at).commit();
 }
 
 /** A marker older than this belongs to an attempt that can no longer commit. */
@@ -140,23 +167,41 @@ class StatementLoader implements Loader {
 
   async recover(): Promise<void> {}
 
-  async load(unit: LoadUnit, at?: (point: LoadPoint) => void | Promise<void>): Promise<LoadResult> {
-    const { statement, rows } = encodeLoad(unit, this.store.database, this.store.specs);
-    const bytes = statement(attemptId(unit.loadId, 1)).length;
-    const started = Date.now();
-    const attempts = await retryLoad(this.store, unit.loadId, async (id) => {
-      const running = this.store.execute(statement(id));
-      at?.("mid-commit");
-      await running;
-    });
-    await at?.("after-commit");
-    return { ms: Date.now() - started, attempts, rows, bytes, files: 0 };
+  async close(): Promise<void> {}
+
+  /** Nothing goes ahead: the statement is the load. */
+  begin(unit: LoadUnit, at?: At): PendingLoad {
+    return {
+      ready: true,
+      commit: async () => {
+        const { statement, rows } = encodeLoad(unit, this.store.database, this.store.specs);
+        const bytes = statement(attemptId(unit.loadId, 1)).length;
+        const started = Date.now();
+        const attempts = await retryLoad(this.store, unit.loadId, async (id) => {
+          const running = this.store.execute(statement(id));
+          at?.("mid-commit");
+          await running;
+        });
+        await at?.("after-commit");
+        return { ms: Date.now() - started, attempts, rows, bytes, files: 0 };
+      },
+      abandon: async () => {},
+    };
   }
+}
+
+/** An attempt's files, written and renamed, waiting for its commit. */
+interface Written {
+  parts: PartPlace[];
+  marker: string;
+  rows: Record<TableKind, number>;
+  bytes: number;
 }
 
 class FileLoader implements Loader {
   readonly via = "files";
   readonly maxStatementBytes = undefined;
+  private readonly parquet = new ParquetThread();
 
   constructor(
     private readonly store: HiveStore,
@@ -205,25 +250,44 @@ class FileLoader implements Loader {
     if (removed > 0) this.logger.info({ files: removed }, "orphaned load files removed");
   }
 
-  async load(unit: LoadUnit, at?: (point: LoadPoint) => void | Promise<void>): Promise<LoadResult> {
-    const started = Date.now();
-    let result = { rows: emptyCounts(), bytes: 0, files: 0 };
-    const attempts = await retryLoad(this.store, unit.loadId, (id) =>
-      this.attempt(unit, id, at, (written) => {
-        result = written;
-      }),
-    );
-    await at?.("after-commit");
-    return { ms: Date.now() - started, attempts, ...result };
+  async close(): Promise<void> {
+    await this.parquet.close();
   }
 
-  private async attempt(
-    unit: LoadUnit,
-    id: string,
-    at: ((point: LoadPoint) => void | Promise<void>) | undefined,
-    written: (result: { rows: Record<TableKind, number>; bytes: number; files: number }) => void,
-  ): Promise<void> {
-    const parts = parquetParts(unit, this.store.specs, id);
+  /** The first attempt's files are written in the background; commit() waits for them. */
+  begin(unit: LoadUnit, at?: At): PendingLoad {
+    const started = Date.now();
+    const first = this.writeFiles(unit, attemptId(unit.loadId, 1), at);
+    const pending = {
+      ready: false,
+      commit: async (): Promise<LoadResult> => {
+        let written: Written | undefined;
+        const attempts = await retryLoad(this.store, unit.loadId, async (id, n) => {
+          written = n === 1 ? await first : await this.writeFiles(unit, id, at);
+          await this.commitFiles(unit, id, written, at);
+        });
+        await at?.("after-commit");
+        const { rows, bytes, parts } = written as Written;
+        return { ms: Date.now() - started, attempts, rows, bytes, files: parts.length };
+      },
+      abandon: async () => {
+        await first.catch(() => undefined);
+      },
+    };
+    first.then(
+      () => {
+        pending.ready = true;
+      },
+      () => {
+        pending.ready = true;
+      },
+    );
+    return pending;
+  }
+
+  /** One attempt's files: encoded, then written hidden and renamed, with a marker first. */
+  private async writeFiles(unit: LoadUnit, id: string, at: At | undefined): Promise<Written> {
+    const parts = await this.parquet.parts(unit, this.store.specs, id);
     const name = `${id}.parquet`;
     const placed = parts.map((part) => ({
       part,
@@ -262,16 +326,26 @@ class FileLoader implements Loader {
     const rows = emptyCounts();
     for (const part of parts) rows[part.kind] += part.rows;
     rows.loads = unit.offsets.length;
-    written({ rows, bytes, files: parts.length });
-    await this.register(parts);
+    // The file bytes are on the warehouse: only the places are kept.
+    return { parts: parts.map(({ data: _, ...place }) => place), marker, rows, bytes };
+  }
+
+  /** Registers the attempt's partitions, commits it, and removes its marker. */
+  private async commitFiles(
+    unit: LoadUnit,
+    id: string,
+    written: Written,
+    at: At | undefined,
+  ): Promise<void> {
+    await this.register(written.parts);
     const commit = commitStatement(unit, this.store.database, this.store.specs, id);
     if (commit === undefined) return;
     const committing = this.store.execute(commit);
     at?.("mid-commit");
     await committing;
-    await this.fs.delete(marker).catch((error: unknown) => {
+    await this.fs.delete(written.marker).catch((error: unknown) => {
       this.logger.warn(
-        { marker, error: (error as Error).message },
+        { marker: written.marker, error: (error as Error).message },
         "could not remove a committed load's marker (a later run does)",
       );
     });
@@ -282,7 +356,7 @@ class FileLoader implements Loader {
    * Spark's Thrift Server it is also what makes the server list the table's files again (it
    * caches them), so it runs for every load.
    */
-  private async register(parts: ParquetPart[]): Promise<void> {
+  private async register(parts: PartPlace[]): Promise<void> {
     const byTable = new Map<FileTable, Set<string>>();
     for (const part of parts) {
       const specs = byTable.get(part.kind) ?? new Set<string>();
@@ -317,11 +391,11 @@ class FileLoader implements Loader {
 async function retryLoad(
   store: HiveStore,
   loadId: string,
-  attempt: (id: string) => Promise<void>,
+  attempt: (id: string, n: number) => Promise<void>,
 ): Promise<number> {
   return store.retrying(`load ${loadId}`, async (n) => {
     if (n > 1 && (await store.committed(loadId))) return n;
-    await attempt(attemptId(loadId, n));
+    await attempt(attemptId(loadId, n), n);
     return n;
   });
 }

@@ -4,50 +4,72 @@
  * optional (NULL where the row has none); times stay BIGINT epoch ms. Hive and Spark read the
  * columns by name. Written with hyparquet-writer (pure JavaScript, snappy).
  */
-import { parquetWriteBuffer } from "hyparquet-writer";
 import type { PartialRow } from "../aggregate.js";
 import { type Cell, type LoadUnit, tableCells, utcDay } from "./encode.js";
+import { type ColumnData, type ParquetJobs, writeParquet } from "./parquet-write.js";
 import type { Column, TableKind, TableSpec, TableSpecs } from "./tables.js";
 
 /** The tables a load writes as files; `loads` is the commit, a statement. */
 export const FILE_TABLES = ["metrics", "raw", "quarantine", "gaps", "streams"] as const;
 export type FileTable = (typeof FILE_TABLES)[number];
 
-/** Partition values are days (YYYY-MM-DD) and hours (HH): no character Hive escapes in a path. */
-export interface ParquetPart {
+/** Where one file goes: its table and partition. */
+export interface PartPlace {
   kind: FileTable;
   /** `day=2026-12-06` or `day=2026-12-06/hour=07`: the partition's folder under the table's. */
   partitionPath: string;
   /** The partition spec of `ALTER TABLE … ADD PARTITION`: `day='2026-12-06', hour='07'`. */
   partitionSpec: string;
   rows: number;
+}
+
+/** Partition values are days (YYYY-MM-DD) and hours (HH): no character Hive escapes in a path. */
+export interface ParquetPart extends PartPlace {
   data: Uint8Array;
 }
 
-const PARQUET_TYPE = {
-  STRING: "STRING",
-  BIGINT: "INT64",
-  INT: "INT32",
-  DOUBLE: "DOUBLE",
-} as const;
+/** A load's files before they are written: the places, and the columns for the writer. */
+export interface PlannedParts {
+  places: PartPlace[];
+  jobs: ParquetJobs;
+}
 
-type Values = unknown[] | Int32Array | Float64Array | BigInt64Array;
+/** Each distinct string of a load once: columns hold indexes into it (UTF-8 encoded once). */
+class Strings {
+  readonly list: string[] = [];
+  private readonly index = new Map<string, number>();
+  private readonly encoder = new TextEncoder();
+
+  of(text: string): number {
+    let i = this.index.get(text);
+    if (i === undefined) {
+      i = this.list.length;
+      this.list.push(text);
+      this.index.set(text, i);
+    }
+    return i;
+  }
+
+  utf8(i: number): Uint8Array {
+    return this.encoder.encode(this.list[i] as string);
+  }
+}
 
 /**
  * One column of one partition's rows. Numbers go into typed arrays (INT64 as BigInt64Array
- * filled through its two 32-bit halves: no BigInt per value) and strings as UTF-8 bytes encoded
- * once per distinct value: the writer then has little to allocate. A NULL turns the column into
- * a plain array.
+ * filled through its two 32-bit halves: no BigInt per value) and strings as indexes into the
+ * load's Strings (-1: NULL): what crosses to the writer's thread is a few buffers, moved, not
+ * copied. A NULL in a number column, or bytes in a string one, turn the column into a plain array.
  */
 class ColumnValues {
-  private values: Values;
+  private values: Int32Array | Float64Array | BigInt64Array | unknown[];
   private readonly halves: Int32Array | undefined;
   private plain: unknown[] | undefined;
 
   constructor(
     private readonly type: Column["type"],
     size: number,
-    private readonly utf8: (text: string) => Uint8Array,
+    private readonly strings: Strings,
   ) {
     switch (type) {
       case "BIGINT": {
@@ -57,6 +79,7 @@ class ColumnValues {
         break;
       }
       case "INT":
+      case "STRING":
         this.values = new Int32Array(size);
         break;
       case "DOUBLE":
@@ -64,17 +87,23 @@ class ColumnValues {
         break;
       default:
         this.values = new Array<unknown>(size);
-        this.plain = this.values as unknown[];
+        this.plain = this.values;
     }
   }
 
   set(index: number, cell: Cell): void {
-    if (cell === undefined || cell === null) {
-      this.toPlain()[index] = null;
+    if (this.plain !== undefined) {
+      this.plain[index] = cell === undefined || cell === null ? null : this.convert(cell);
       return;
     }
-    if (this.plain !== undefined) {
-      this.plain[index] = this.convert(cell);
+    if (this.type === "STRING") {
+      if (cell === undefined || cell === null) (this.values as Int32Array)[index] = -1;
+      else if (typeof cell === "string") (this.values as Int32Array)[index] = this.strings.of(cell);
+      else this.toPlain(index)[index] = this.convert(cell);
+      return;
+    }
+    if (cell === undefined || cell === null) {
+      this.toPlain(index)[index] = null;
       return;
     }
     if (this.halves !== undefined) {
@@ -86,39 +115,55 @@ class ColumnValues {
     (this.values as Int32Array | Float64Array)[index] = cell as number;
   }
 
-  get data(): Values {
-    return this.values;
+  get data(): ColumnData {
+    if (this.plain !== undefined) return { plain: this.plain };
+    if (this.type === "STRING") return { strings: this.values as Int32Array };
+    return { typed: this.values as Int32Array | Float64Array | BigInt64Array };
   }
 
-  private convert(cell: Cell): unknown {
+  private convert(cell: Exclude<Cell, undefined | null>): unknown {
     switch (this.type) {
       case "BIGINT":
         return BigInt(cell as number);
       case "STRING":
-        return typeof cell === "string"
-          ? this.utf8(cell)
-          : cell instanceof Buffer
-            ? new Uint8Array(cell.buffer, cell.byteOffset, cell.byteLength)
-            : this.utf8(String(cell));
+        return cell instanceof Buffer
+          ? new Uint8Array(cell.buffer, cell.byteOffset, cell.byteLength)
+          : this.strings.utf8(this.strings.of(String(cell)));
       default:
         return cell;
     }
   }
 
-  private toPlain(): unknown[] {
+  /** The values so far (before `upTo`) as a plain array: BigInt, UTF-8 bytes or numbers. */
+  private toPlain(upTo: number): unknown[] {
     if (this.plain === undefined) {
-      this.plain = Array.from(this.values as ArrayLike<unknown>, (v) => v);
-      this.values = this.plain;
+      const plain = new Array<unknown>(this.values.length);
+      for (let i = 0; i < upTo; i++) {
+        const v = (this.values as Int32Array | Float64Array | BigInt64Array)[i] as number | bigint;
+        plain[i] = this.type === "STRING" ? (v === -1 ? null : this.strings.utf8(v as number)) : v;
+      }
+      this.plain = plain;
+      this.values = plain;
     }
     return this.plain;
   }
 }
 
 /**
- * The Parquet files of one attempt at a load: every row of `kind`'s table carries `attempt` as
- * its load_id. Rows are grouped by partition (the last cells of a row).
+ * The Parquet files of one attempt at a load, written in this thread: every row of `kind`'s
+ * table carries `attempt` as its load_id. (ParquetWriter writes them in a worker thread.)
  */
 export function parquetParts(load: LoadUnit, specs: TableSpecs, attempt: string): ParquetPart[] {
+  const { places, jobs } = planParts(load, specs, attempt);
+  const files = writeParquet(jobs);
+  return places.map((place, i) => ({ ...place, data: files[i] as Uint8Array }));
+}
+
+/**
+ * What parquetParts writes, as columns ready for the writer. Rows are grouped by partition (the
+ * last cells of a row).
+ */
+export function planParts(load: LoadUnit, specs: TableSpecs, attempt: string): PlannedParts {
   const sources: Record<FileTable, Iterable<unknown>> = {
     metrics: load.metrics,
     raw: load.raw,
@@ -127,28 +172,41 @@ export function parquetParts(load: LoadUnit, specs: TableSpecs, attempt: string)
     streams: load.streams,
   };
   // Hosts, fields and tags repeat across rows: each distinct string is encoded once.
-  const encoder = new TextEncoder();
-  const encoded = new Map<string, Uint8Array>();
-  const utf8 = (text: string) => {
-    let bytes = encoded.get(text);
-    if (bytes === undefined) {
-      bytes = encoder.encode(text);
-      encoded.set(text, bytes);
-    }
-    return bytes;
+  const strings = new Strings();
+  const places: PartPlace[] = [];
+  const files: ParquetJobs["files"] = [];
+  const add = (kind: FileTable, spec: TableSpec, partition: string[], columns: ColumnValues[]) => {
+    const rows = columns[0] === undefined ? 0 : columnLength(columns[0]);
+    places.push({
+      kind,
+      partitionPath: spec.partitions.map((p, i) => `${p.name}=${partition[i] as string}`).join("/"),
+      partitionSpec: spec.partitions
+        .map((p, i) => `${p.name}='${partition[i] as string}'`)
+        .join(", "),
+      rows,
+    });
+    files.push({
+      columns: spec.columns.map((col, i) => ({
+        name: col.name,
+        type: col.type,
+        plainEncoding: col.type === "DOUBLE" || PLAIN.has(col.name),
+        data: (columns[i] as ColumnValues).data,
+      })),
+    });
   };
-  const parts: ParquetPart[] = [];
   for (const kind of FILE_TABLES) {
     const spec = specs[kind];
     const width = spec.columns.length;
     const loadIdAt = spec.columns.findIndex((c) => c.name === "load_id");
-    // First pass: each row's cells and partition; then each partition's columns at their size.
-    // The metrics rows (most of a load) skip the cells arrays: their columns are read directly.
-    const groups = new Map<string, { partition: string[]; rows: Cell[][] }>();
     if (kind === "metrics") {
-      parts.push(...metricParts(load.metrics, spec, attempt, utf8));
+      // Most of a load: the columns are read from the rows directly, without cells arrays.
+      for (const [day, rows] of metricsByDay(load.metrics)) {
+        add(kind, spec, [day], metricColumns(rows, spec, attempt, strings));
+      }
       continue;
     }
+    // First pass: each row's cells and partition; then each partition's columns at their size.
+    const groups = new Map<string, { partition: string[]; rows: Cell[][] }>();
     for (const row of sources[kind]) {
       const cells = tableCells(kind as TableKind, row, load);
       const key =
@@ -162,52 +220,30 @@ export function parquetParts(load: LoadUnit, specs: TableSpecs, attempt: string)
     }
     for (const group of groups.values()) {
       const size = group.rows.length;
-      const columns = spec.columns.map((col) => new ColumnValues(col.type, size, utf8));
+      const columns = spec.columns.map((col) => new ColumnValues(col.type, size, strings));
       for (let r = 0; r < size; r++) {
         const cells = group.rows[r] as Cell[];
         for (let c = 0; c < width; c++) {
-          if (c === loadIdAt) (columns[c] as ColumnValues).set(r, attempt);
-          else (columns[c] as ColumnValues).set(r, cells[c]);
+          (columns[c] as ColumnValues).set(r, c === loadIdAt ? attempt : cells[c]);
         }
       }
-      parts.push(part(kind, spec, group.partition, size, columns));
+      add(kind, spec, group.partition, columns);
     }
   }
-  return parts;
+  return { places, jobs: { strings: strings.list, files } };
+}
+
+function columnLength(column: ColumnValues): number {
+  const data = column.data;
+  return "plain" in data
+    ? data.plain.length
+    : "strings" in data
+      ? data.strings.length
+      : data.typed.length;
 }
 
 /** Columns whose values rarely repeat: a dictionary would cost time and save nothing. */
 const PLAIN = new Set(["first_ts", "last_ts", "ts", "kafka_offset", "seq"]);
-
-function part(
-  kind: FileTable,
-  spec: TableSpec,
-  partition: string[],
-  rows: number,
-  columns: ColumnValues[],
-): ParquetPart {
-  const data = parquetWriteBuffer({
-    columnData: spec.columns.map((col, i) => ({
-      name: col.name,
-      data: (columns[i] as ColumnValues).data as never,
-      type: PARQUET_TYPE[col.type],
-      ...(col.type === "DOUBLE" || PLAIN.has(col.name) ? { encoding: "PLAIN" as const } : {}),
-    })),
-    statistics: false,
-    rowGroupSize: 1_000_000,
-    codec: "SNAPPY",
-    createdBy: "hostflow-collector",
-  });
-  return {
-    kind,
-    partitionPath: spec.partitions.map((p, i) => `${p.name}=${partition[i] as string}`).join("/"),
-    partitionSpec: spec.partitions
-      .map((p, i) => `${p.name}='${partition[i] as string}'`)
-      .join(", "),
-    rows,
-    data: new Uint8Array(data),
-  };
-}
 
 /** Each metrics column read from a partial row, by name (tableCells holds the same values). */
 const METRIC_VALUES: Record<string, (r: PartialRow) => Cell> = {
@@ -227,13 +263,7 @@ const METRIC_VALUES: Record<string, (r: PartialRow) => Cell> = {
   last_ts: (r) => r.lastTs,
 };
 
-/** The metrics table's files: rows grouped by day, columns filled from the rows directly. */
-function metricParts(
-  metrics: Iterable<PartialRow>,
-  spec: TableSpec,
-  attempt: string,
-  utf8: (text: string) => Uint8Array,
-): ParquetPart[] {
+function metricsByDay(metrics: Iterable<PartialRow>): Map<string, PartialRow[]> {
   const byDay = new Map<string, PartialRow[]>();
   for (const row of metrics) {
     const day = utcDay(row.windowStart);
@@ -241,19 +271,23 @@ function metricParts(
     if (rows === undefined) byDay.set(day, [row]);
     else rows.push(row);
   }
-  const parts: ParquetPart[] = [];
-  for (const [day, rows] of byDay) {
-    const columns = spec.columns.map((col) => {
-      const values = new ColumnValues(col.type, rows.length, utf8);
-      const get = METRIC_VALUES[col.name];
-      if (get === undefined) {
-        for (let r = 0; r < rows.length; r++) values.set(r, attempt);
-      } else {
-        for (let r = 0; r < rows.length; r++) values.set(r, get(rows[r] as PartialRow));
-      }
-      return values;
-    });
-    parts.push(part("metrics", spec, [day], rows.length, columns));
-  }
-  return parts;
+  return byDay;
+}
+
+function metricColumns(
+  rows: PartialRow[],
+  spec: TableSpec,
+  attempt: string,
+  strings: Strings,
+): ColumnValues[] {
+  return spec.columns.map((col) => {
+    const values = new ColumnValues(col.type, rows.length, strings);
+    const get = METRIC_VALUES[col.name];
+    if (get === undefined) {
+      for (let r = 0; r < rows.length; r++) values.set(r, attempt);
+    } else {
+      for (let r = 0; r < rows.length; r++) values.set(r, get(rows[r] as PartialRow));
+    }
+    return values;
+  });
 }

@@ -22,11 +22,13 @@
  *
  * Before the runs, a profile of where the collector's CPU goes: its per-record work replayed in
  * memory on the same records, in this process from the sources (parse+check, aggregate, gap
- * tracking, and at each load the Parquet encoding, parquetParts; no Kafka, no Hive).
+ * tracking, and at each load the Parquet columns, planParts, in the run's thread, and the files'
+ * writing, writeParquet, which a run does in a worker thread; no Kafka, no Hive).
  *
  *   npm run bench -- collector [--records 1000000] [--runs 3] [--hosts 1000]
  *       [--load-via auto|files|statement] [--max-seconds 600] [--no-profile] [--no-build]
  *       [--verbose]
+ * --runs 0 prints the profile alone (no Kafka or Hive work): for iterating on the CPU per record.
  *
  * dist/ is rebuilt (npm run build) when older than collector/ or lib/; --no-build exits 2
  * instead. --max-seconds is the run's --max-seconds: a run that has not read everything by then
@@ -59,7 +61,8 @@ import {
 } from "../../collector/config/load.js";
 import { GapTracker, type StreamState } from "../../collector/gaps.js";
 import { attemptId, encodeLoad, type GapRow, type LoadUnit } from "../../collector/hive/encode.js";
-import { parquetParts } from "../../collector/hive/parquet.js";
+import { planParts } from "../../collector/hive/parquet.js";
+import { writeParquet } from "../../collector/hive/parquet-write.js";
 import { HiveStore } from "../../collector/hive/store.js";
 import { committedLoads, tableSpecs } from "../../collector/hive/tables.js";
 import { checkRecord, type RecordCheckOptions } from "../../collector/records.js";
@@ -82,7 +85,7 @@ const { values: args } = parseArgs({
   },
 });
 const RECORDS = positive("records", args.records);
-const RUNS = positive("runs", args.runs);
+const RUNS = positive("runs", args.runs, 0);
 const HOSTS = positive("hosts", args.hosts);
 /** The collector's --max-seconds; the bare consumer gets as long. */
 const MAX_SECONDS = positive("max-seconds", args["max-seconds"]);
@@ -106,10 +109,12 @@ const CLI = path.join(ROOT, "dist/collector/cli.js");
 const endpoints = endpointsFromEnv();
 const ports = stackLayout().ports;
 
-function positive(name: string, text: string): number {
+function positive(name: string, text: string, least = 1): number {
   const n = Number(text.replace(/[_,]/g, ""));
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`--${name} ${text}: expected a positive whole number`);
+  if (!Number.isInteger(n) || n < least) {
+    console.error(
+      `--${name} ${text}: expected a ${least === 0 ? "whole number ≥ 0" : "positive whole number"}`,
+    );
     process.exit(2);
   }
   return n;
@@ -886,6 +891,8 @@ interface Profile {
   aggregate: number;
   gaps: number;
   encode: number;
+  /** Parquet writing: a run does it in its writer thread. */
+  write: number;
 }
 
 /**
@@ -920,6 +927,7 @@ function profile(config: ResolvedCollectorConfig): Profile {
     aggregate: 0,
     gaps: 0,
     encode: 0,
+    write: 0,
   };
   let pending = 0;
   let pendingBytes = 0;
@@ -944,13 +952,14 @@ function profile(config: ResolvedCollectorConfig): Profile {
     };
     const id = attemptId(unit.loadId, 1);
     if (files) {
-      const parts = parquetParts(unit, specs, id);
+      const { places, jobs } = planParts(unit, specs, id);
       out.encode += performance.now() - t;
-      out.files += parts.length;
-      for (const p of parts) {
-        out.bytes += p.data.byteLength;
-        if (p.kind === "metrics") out.rows += p.rows;
-      }
+      t = performance.now();
+      const files = writeParquet(jobs);
+      out.write += performance.now() - t;
+      out.files += files.length;
+      for (const f of files) out.bytes += f.byteLength;
+      for (const p of places) if (p.kind === "metrics") out.rows += p.rows;
     } else {
       const encoded = encodeLoad(unit, config.hive.database, specs);
       out.bytes += encoded.statement(id).length;
@@ -1123,12 +1132,15 @@ function printProfile(p: Profile): void {
       ["aggregate", s1(p.aggregate / 1000), us(p.aggregate), share(p.aggregate)],
       ["gap tracking", s1(p.gaps / 1000), us(p.gaps), share(p.gaps)],
       [
-        LOAD_VIA === "statement" ? "statement encode" : "Parquet encode",
+        LOAD_VIA === "statement" ? "statement encode" : "Parquet columns",
         s1(p.encode / 1000),
         us(p.encode),
         share(p.encode),
       ],
       ["total", s1(work / 1000), us(work), `${int(p.records / (work / 1000))} records/s`],
+      ...(LOAD_VIA === "statement"
+        ? []
+        : [["Parquet writing", s1(p.write / 1000), us(p.write), "in the writer thread"]]),
     ]),
   );
   console.log(`  (generating the records: ${s1(p.generate / 1000)} s, not counted)`);
@@ -1234,7 +1246,7 @@ async function main(): Promise<void> {
     results.push(x);
     printRun(run, x);
   }
-  printMedians(results, p);
+  if (RUNS > 0) printMedians(results, p);
 }
 
 try {

@@ -4,8 +4,10 @@ import path from "node:path";
 import test from "ava";
 import { pino } from "pino";
 import { loadCollectorConfigText } from "../../collector/config/load.js";
+import type { LoadUnit } from "../../collector/hive/encode.js";
 import { openLoader } from "../../collector/hive/load.js";
 import type { HiveStore } from "../../collector/hive/store.js";
+import { tableSpecs } from "../../collector/hive/tables.js";
 import { LocalWarehouse, type WarehouseFs } from "../../collector/hive/warehouse-fs.js";
 import { HostflowError, isHostflowError } from "../../lib/errors.js";
 
@@ -125,3 +127,131 @@ test("a file:// warehouse this process can write: files, and the test write leav
   t.deepEqual(readdirSync(path.join(dir, "db", "_hostflow", "inflight")), []);
   t.true(new LocalWarehouse().description.length > 0);
 });
+
+/** A store that records the statements a loader runs (no HiveServer2): enough for FileLoader. */
+function recordingStore(database: string) {
+  const statements: string[] = [];
+  const fake = {
+    database,
+    specs: tableSpecs(settings("").tables),
+    statements,
+    execute: async (sql: string) => {
+      statements.push(sql);
+    },
+    retrying: async <T>(_what: string, work: (attempt: number) => Promise<T>) => work(1),
+    committed: async () => false,
+    committedAttempts: async () => new Set<string>(),
+  };
+  return fake;
+}
+
+const unitOf = (loadId: string): LoadUnit => ({
+  loadId,
+  groupId: "g",
+  collector: "test",
+  loadedAt: Date.parse("2026-12-06T10:00:00Z"),
+  metrics: [
+    {
+      host: "web-01",
+      measurement: "cpu",
+      tags: "{}",
+      field: "usage_user",
+      windowSeconds: 60,
+      windowStart: Date.parse("2026-12-06T09:59:00Z"),
+      samples: 6,
+      total: 3,
+      minimum: 0.1,
+      maximum: 1,
+      firstValue: 0.1,
+      firstTs: Date.parse("2026-12-06T09:59:00Z"),
+      lastValue: 1,
+      lastTs: Date.parse("2026-12-06T09:59:50Z"),
+    },
+  ],
+  raw: [],
+  quarantine: [],
+  gaps: [],
+  streams: [],
+  offsets: [{ topic: "m", partition: 0, from: 0, next: 6, records: 6, bad: 0 }],
+});
+
+/** The local warehouse, with file writes held until `release()`. */
+function heldWarehouse() {
+  const local = new LocalWarehouse();
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let writes = 0;
+  const fs: WarehouseFs = {
+    description: local.description,
+    user: local.user,
+    list: (p) => local.list(p),
+    mkdirs: (p) => local.mkdirs(p),
+    read: (p) => local.read(p),
+    rename: (a, b) => local.rename(a, b),
+    delete: (p) => local.delete(p),
+    touch: (p, ms) => local.touch(p, ms),
+    write: async (p, data) => {
+      writes += 1;
+      // The probe at the start passes; a load's writes wait.
+      if (!p.includes("probe-")) await gate;
+      return local.write(p, data);
+    },
+  };
+  return { fs, release, writes: () => writes };
+}
+
+test("files: begin returns while the files are written; the commit waits for them, then registers and commits", async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), "hf-warehouse-"));
+  const hive = settings(`warehouse_dir: "file://${dir}"`);
+  const fake = recordingStore("db");
+  const held = heldWarehouse();
+  const loader = await openLoader(fake as unknown as HiveStore, hive, logged().logger, held.fs);
+  t.teardown(() => loader.close());
+  const pending = loader.begin(unitOf("g-1"));
+  t.false(pending.ready, "the files are not written yet");
+  const committing = pending.commit();
+  // Nothing reaches Hive before the files are in place.
+  await waitFor(() => held.writes() > 1, "the load's first write never started");
+  t.deepEqual(fake.statements, []);
+  held.release();
+  const result = await committing;
+  t.true(pending.ready);
+  t.is(result.attempts, 1);
+  t.is(result.rows.metrics, 1);
+  t.regex(
+    fake.statements[0] ?? "",
+    /^ALTER TABLE db\.metrics_batches ADD IF NOT EXISTS PARTITION \(day='2026-12-06'\)/,
+  );
+  t.regex(
+    fake.statements.at(-1) ?? "",
+    /^INSERT INTO TABLE db\.loads VALUES \('g-1#1', 'g', 'm', 0, 0, 6, 6, 0,/,
+  );
+  const files = readdirSync(path.join(dir, "db", "metrics_batches", "day=2026-12-06"));
+  t.deepEqual(files, ["g-1#1.parquet"]);
+  t.deepEqual(readdirSync(path.join(dir, "db", "_hostflow", "inflight")), [], "the marker is gone");
+});
+
+test("files: an abandoned load (a rebalance) never commits; its marker stays for a later run", async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), "hf-warehouse-"));
+  const hive = settings(`warehouse_dir: "file://${dir}"`);
+  const fake = recordingStore("db");
+  const held = heldWarehouse();
+  const loader = await openLoader(fake as unknown as HiveStore, hive, logged().logger, held.fs);
+  t.teardown(() => loader.close());
+  const pending = loader.begin(unitOf("g-2"));
+  const abandoned = pending.abandon();
+  held.release();
+  await abandoned;
+  t.deepEqual(fake.statements, [], "no statement: nothing registered, nothing committed");
+  t.deepEqual(readdirSync(path.join(dir, "db", "_hostflow", "inflight")), ["g-2%231.json"]);
+});
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(what);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

@@ -5,7 +5,7 @@ import {
   type ResolvedCollectorConfig,
 } from "../../collector/config/load.js";
 import type { LoadUnit } from "../../collector/hive/encode.js";
-import { openLoader } from "../../collector/hive/load.js";
+import { loadNow, openLoader } from "../../collector/hive/load.js";
 import { HiveStore } from "../../collector/hive/store.js";
 import { fleetReport, formatReport, type HostHealth } from "../../collector/report.js";
 import { collectorStatus, formatStatus } from "../../collector/status.js";
@@ -119,7 +119,12 @@ function unit(id: string, loadedAt: number, parts: Partial<LoadUnit>): LoadUnit 
 
 /** Loads as a run does (files through WebHDFS when the stack has it). */
 async function load(store: HiveStore, config: ResolvedCollectorConfig, u: LoadUnit): Promise<void> {
-  await (await openLoader(store, config.hive, quiet)).load(u);
+  const loader = await openLoader(store, config.hive, quiet);
+  try {
+    await loadNow(loader, u);
+  } finally {
+    await loader.close();
+  }
 }
 
 test("fleetReport flags hot, full, silent and gappy hosts from the latest 1-minute windows", async (t) => {
