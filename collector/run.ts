@@ -93,6 +93,8 @@ interface PartitionState {
   positioned: boolean;
 }
 
+/** Records read between two turns of the event loop while a load is in flight. */
+const YIELD_EVERY = 1_000;
 const KAFKAJS_RETRY = { retries: 5, initialRetryTime: 300, maxRetryTime: 10_000 };
 /** Below this many records the bad ratio says little; the last check of a run applies anyway. */
 const MIN_RECORDS_FOR_RATIO = 100;
@@ -142,8 +144,12 @@ class CollectorRun {
   private loadedStates = new Map<string, StreamState>();
   /** loadedStates plus the states of the load in flight: where the gap tracker starts. */
   private sealedStates = new Map<string, StreamState>();
-  /** The load begun and not yet committed; at most one (its files are written meanwhile). */
-  private inflight: InFlight | undefined;
+  /**
+   * Loads begun and not yet committed, oldest first: they commit in this order. While one waits
+   * for its commit, the next one's files are written: at most two.
+   */
+  private inflight: InFlight[] = [];
+  private sinceYield = 0;
   private readonly checkOptions: RecordCheckOptions;
   /** Records and value bytes read since the last load, all partitions (the batch limits). */
   private pendingRecords = 0;
@@ -480,7 +486,7 @@ class CollectorRun {
     if (this.finished || this.failed) return;
     // A load whose files are written commits now, between batches: the member still owns its
     // partitions (kafkajs rejoins a rebalance only after this returns).
-    if (this.inflight?.load.ready) await this.commitInflight(heartbeat);
+    while (this.inflight[0]?.load.ready) await this.commitOldest(heartbeat);
     const p = this.partitions.get(key(batch.topic, batch.partition));
     if (p === undefined || !p.assigned) return;
     // A fetch sent before the seek may start past Hive's offset (Kafka's committed one ahead of
@@ -504,6 +510,13 @@ class CollectorRun {
         this.stopReason = "max-records";
       }
       if (this.shouldLoad()) await this.seal(heartbeat);
+      // A load's files go out through sockets that this thread serves: let them move now and
+      // then, not only between batches (a batch takes ~0.2 s to read).
+      else if (this.inflight.length > 0 && ++this.sinceYield >= YIELD_EVERY) {
+        this.sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.inflight[0]?.load.ready) await this.commitOldest(heartbeat);
+      }
     }
     if (p.next >= p.end) this.consumer?.pause([{ topic: p.topic, partitions: [p.partition] }]);
     await this.maybeFinish(heartbeat);
@@ -591,7 +604,7 @@ class CollectorRun {
     const complete =
       this.stopReason === undefined && [...this.partitions.values()].every((p) => p.next >= p.end);
     await this.seal(heartbeat, complete);
-    await this.commitInflight(heartbeat);
+    await this.commitAll(heartbeat);
   }
 
   /**
@@ -658,9 +671,8 @@ class CollectorRun {
     // The tracker goes on from the states this load will put in Hive.
     for (const s of streams) this.sealedStates.set(streamKey(s), s);
     this.resetTracker();
-    await this.commitInflight(heartbeat);
     this.crash("after-consume");
-    this.inflight = {
+    this.inflight.push({
       ...inflight,
       load: this.loader.begin(unit, (point) => {
         // mid-commit: the statement has gone; the kill comes while the server runs it.
@@ -668,24 +680,33 @@ class CollectorRun {
         else this.crash(point);
         return this.hold(point);
       }),
-    };
+    });
+    // The loads before it commit now (their files were written while this one was read).
+    while (this.inflight.length > 1) await this.commitOldest(heartbeat);
   }
 
-  /** Commits the load in flight, if any (waiting for its files), and books it. */
-  private async commitInflight(heartbeat?: () => Promise<void>): Promise<void> {
-    const inflight = this.inflight;
+  /** Commits every load in flight, in order. */
+  private async commitAll(heartbeat?: () => Promise<void>): Promise<void> {
+    while (this.inflight.length > 0) await this.commitOldest(heartbeat);
+  }
+
+  /** Commits the oldest load in flight (waiting for its files), and books it. */
+  private async commitOldest(heartbeat?: () => Promise<void>): Promise<void> {
+    const inflight = this.inflight.shift();
     if (inflight === undefined) return;
-    this.inflight = undefined;
     const beat = heartbeat
       ? setInterval(() => heartbeat().catch(() => undefined), 3_000)
       : undefined;
     let result: Awaited<ReturnType<PendingLoad["commit"]>>;
+    const waiting = Date.now();
     try {
       result = await inflight.load.commit();
     } finally {
       if (beat) clearInterval(beat);
     }
-    const { ms, rows: tableRows, bytes } = result;
+    const { ms, filesMs, rows: tableRows, bytes } = result;
+    // What reading stood still for: the commit, and the files when they were not in place yet.
+    const waitedMs = Date.now() - waiting;
     const rows = Object.values(tableRows).reduce((a, b) => a + b, 0);
     if (rows > 0) this.rowBytes = Math.max(64, bytes / rows);
     this.loadMs.push(ms);
@@ -702,32 +723,35 @@ class CollectorRun {
       {
         loadId: inflight.loadId,
         ms,
+        filesMs,
+        waitedMs,
         ...tableRows,
         bytes,
         files: result.files,
         via: this.loader.via,
       },
-      `loaded ${inflight.records} records as ${tableRows.metrics} rows in ${ms} ms`,
+      `loaded ${inflight.records} records as ${tableRows.metrics} rows in ${ms} ms (reading waited ${waitedMs} ms)`,
     );
     for (const { p, next } of inflight.ranges) p.loaded = Math.max(p.loaded, next);
     await this.commitToKafka(inflight.ranges.map(({ p }) => p));
   }
 
   /**
-   * After a rebalance: the load in flight never commits (its files stay invisible; a later run
-   * removes them), and its records are read again.
+   * After a rebalance: the loads in flight never commit (their files stay invisible; a later run
+   * removes them), and their records are read again.
    */
   private async abandonInflight(): Promise<void> {
-    const inflight = this.inflight;
-    if (inflight === undefined) return;
-    this.inflight = undefined;
-    this.total.records -= inflight.records;
-    this.total.bad -= inflight.bad;
-    this.logger.warn(
-      { loadId: inflight.loadId, records: inflight.records },
-      `the group rebalanced while a load was in flight: its ${inflight.records} records are read again`,
-    );
-    await inflight.load.abandon();
+    const abandoned = this.inflight;
+    this.inflight = [];
+    for (const inflight of abandoned) {
+      this.total.records -= inflight.records;
+      this.total.bad -= inflight.bad;
+      this.logger.warn(
+        { loadId: inflight.loadId, records: inflight.records },
+        `the group rebalanced while a load was in flight: its ${inflight.records} records are read again`,
+      );
+      await inflight.load.abandon();
+    }
   }
 
   /** Kafka's committed offsets follow Hive's, so that lag tools see the truth; Hive stays the record. */

@@ -41,7 +41,10 @@ export type LoadPoint =
   | "after-commit";
 
 export interface LoadResult {
+  /** From begin to the commit's end. */
   ms: number;
+  /** From begin until the committed attempt's files were in place (0: statements). */
+  filesMs: number;
   attempts: number;
   rows: Record<TableKind, number>;
   /** Bytes sent: the statement's, or the files'. */
@@ -183,7 +186,7 @@ class StatementLoader implements Loader {
           await running;
         });
         await at?.("after-commit");
-        return { ms: Date.now() - started, attempts, rows, bytes, files: 0 };
+        return { ms: Date.now() - started, filesMs: 0, attempts, rows, bytes, files: 0 };
       },
       abandon: async () => {},
     };
@@ -193,6 +196,8 @@ class StatementLoader implements Loader {
 /** An attempt's files, written and renamed, waiting for its commit. */
 interface Written {
   parts: PartPlace[];
+  /** When they were all in place (epoch ms). */
+  at: number;
   marker: string;
   rows: Record<TableKind, number>;
   bytes: number;
@@ -267,8 +272,9 @@ class FileLoader implements Loader {
           await this.commitFiles(unit, id, written, at);
         });
         await at?.("after-commit");
-        const { rows, bytes, parts } = written as Written;
-        return { ms: Date.now() - started, attempts, rows, bytes, files: parts.length };
+        const { rows, bytes, parts, at: placed } = written as Written;
+        const ms = Date.now() - started;
+        return { ms, filesMs: placed - started, attempts, rows, bytes, files: parts.length };
       },
       abandon: async () => {
         await first.catch(() => undefined);
@@ -327,7 +333,13 @@ class FileLoader implements Loader {
     for (const part of parts) rows[part.kind] += part.rows;
     rows.loads = unit.offsets.length;
     // The file bytes are on the warehouse: only the places are kept.
-    return { parts: parts.map(({ data: _, ...place }) => place), marker, rows, bytes };
+    return {
+      parts: parts.map(({ data: _, ...place }) => place),
+      at: Date.now(),
+      marker,
+      rows,
+      bytes,
+    };
   }
 
   /** Registers the attempt's partitions, commits it, and removes its marker. */

@@ -661,6 +661,8 @@ interface LogLine {
   level: number;
   msg: string;
   ms?: number;
+  filesMs?: number;
+  waitedMs?: number;
   bytes?: number;
   files?: number;
   metrics?: number;
@@ -709,13 +711,15 @@ interface CollectorResult {
   setup: number;
   /** "run starts" to the partitions assigned. */
   join: number;
-  /** Seconds of each load (files written and committed, or the statement). */
+  /** Seconds of each load, from its start to its commit (files written in the background). */
   loadSeconds: number[];
+  /** Seconds reading stood still for each load (its commit, and its files when not in place). */
+  waitedSeconds: number[];
   loadBytes: number;
   loadFiles: number;
   /** After the last load to exit. */
   end: number;
-  /** The rest: fetching, parsing, checking, aggregating, encoding. */
+  /** The rest: fetching, parsing, checking, aggregating, the Parquet columns. */
   consume: number;
 }
 
@@ -778,6 +782,7 @@ async function collectorRun(yamlFile: string, dir: string, pids: ServerPids) {
   const assigned = lines.find((l) => l.msg.startsWith("assigned "))?.time ?? runStarts;
   const lastLoad = loaded[loaded.length - 1]?.time ?? exited;
   const loadSeconds = loaded.map((l) => (l.ms ?? 0) / 1000);
+  const waitedSeconds = loaded.map((l) => (l.waitedMs ?? l.ms ?? 0) / 1000);
   const setup = (runStarts - spawned) / 1000;
   const join = (assigned - runStarts) / 1000;
   const end = (exited - lastLoad) / 1000;
@@ -790,10 +795,11 @@ async function collectorRun(yamlFile: string, dir: string, pids: ServerPids) {
     setup,
     join,
     loadSeconds,
+    waitedSeconds,
     loadBytes: loaded.reduce((n, l) => n + (l.bytes ?? 0), 0),
     loadFiles: loaded.reduce((n, l) => n + (l.files ?? 0), 0),
     end,
-    consume: t.wall - setup - join - sum(loadSeconds) - end,
+    consume: t.wall - setup - join - sum(waitedSeconds) - end,
   };
   return result;
 }
@@ -1093,8 +1099,9 @@ function printRun(run: number, x: RunResult): void {
   const loads = c.loadSeconds;
   console.log(
     `  collector's time: start to "run starts" ${s1(c.setup)} s (loader ready after ${s1(c.open)} s), group join ${s1(c.join)} s, ` +
-      `consume+check+aggregate+encode ${s1(c.consume)} s, loads ${s1(sum(loads))} s ` +
-      `(${loads.length}: ${loads.map(s1).join(", ")} s; via ${c.via}, ${c.loadFiles} files, ${mb(c.loadBytes)} MB), ` +
+      `reading ${s1(c.consume)} s, reading stood still for loads ${s1(sum(c.waitedSeconds))} s ` +
+      `(${loads.length} loads: ${c.waitedSeconds.map(s1).join(", ")} s; each from start to commit ${loads.map(s1).join(", ")} s; ` +
+      `via ${c.via}, ${c.loadFiles} files, ${mb(c.loadBytes)} MB), ` +
       `after the last load ${s1(c.end)} s`,
   );
   const other = c.cpu.machine - collectorCpu(x) - warehouse(c.cpu) - c.cpu.kafka;
@@ -1155,7 +1162,7 @@ function printMedians(results: RunResult[], p: Profile | undefined): void {
   const rss = of((x) => x.collector.timed.rssKb / 1024);
   const cpu = (f: (c: ServerCpu) => number) => of((x) => f(x.collector.cpu));
   const busy = of((x) => x.collector.cpu.machine / x.collector.timed.wall);
-  const loads = of((x) => sum(x.collector.loadSeconds));
+  const loads = of((x) => sum(x.collector.waitedSeconds));
   const ratio = of((x) => rate(x) / bareRate(x));
   console.log(
     results.length === 1 ? "\none run:" : `\nmedians of ${results.length} runs (min–max):`,
@@ -1185,9 +1192,9 @@ function printMedians(results: RunResult[], p: Profile | undefined): void {
       ],
       ["machine busy during the collector", `${spread(busy, s2)} of ${cores} cores`, ""],
       [
-        "collector's loads",
+        "reading stood still for loads",
         `${spread(loads, s1)} s`,
-        `consume+check+aggregate+encode ${s1(median(of((x) => x.collector.consume)))} s, ` +
+        `reading ${s1(median(of((x) => x.collector.consume)))} s, ` +
           `start to "run starts" ${s1(median(of((x) => x.collector.setup)))} s`,
       ],
     ]),
