@@ -98,17 +98,28 @@ export function decodeSample(
     return { ok: false, reason: "fields: missing or not an object" };
   }
   // Telegraf writes string fields (system's uptime_format, a service's state) beside numbers,
-  // and booleans: strings are left out and counted, booleans become 0/1.
-  const numeric: Record<string, number> = {};
+  // and booleans: strings are left out and counted, booleans become 0/1. The common case, all
+  // numbers, keeps the parsed object.
+  let numeric = fields as Record<string, number>;
   let count = 0;
   let skipped = 0;
+  let copied = false;
   for (const key in fields) {
     const field = (fields as Record<string, unknown>)[key];
     count++;
-    if (typeof field === "number" && Number.isFinite(field)) numeric[key] = field;
-    else if (typeof field === "boolean") numeric[key] = field ? 1 : 0;
-    else if (typeof field === "string") skipped++;
-    else return { ok: false, reason: `fields.${key}: not a finite number, a boolean or a string` };
+    if (typeof field === "number" && Number.isFinite(field)) {
+      if (copied) numeric[key] = field;
+      continue;
+    }
+    if (typeof field !== "boolean" && typeof field !== "string") {
+      return { ok: false, reason: `fields.${key}: not a finite number, a boolean or a string` };
+    }
+    if (!copied) {
+      numeric = numbersBefore(fields as Record<string, unknown>, key);
+      copied = true;
+    }
+    if (typeof field === "boolean") numeric[key] = field ? 1 : 0;
+    else skipped++;
   }
   if (count === 0) return { ok: false, reason: "fields: empty" };
   if (typeof timestamp !== "number" || !Number.isFinite(timestamp)) {
@@ -120,6 +131,16 @@ export function decodeSample(
     value: { name, tags: tags as Record<string, string>, fields: numeric, timestamp: ms },
     ...(skipped > 0 ? { skipped } : {}),
   };
+}
+
+/** The fields before `stop` (all numbers), in a new object. */
+function numbersBefore(fields: Record<string, unknown>, stop: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const key in fields) {
+    if (key === stop) break;
+    out[key] = fields[key] as number;
+  }
+  return out;
 }
 
 /** Reads the hostflow headers of a record; undefined when any is missing or malformed. */
