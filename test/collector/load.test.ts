@@ -202,13 +202,19 @@ function heldWarehouse() {
   return { fs, release, writes: () => writes };
 }
 
-test("files: begin returns while the files are written; the commit waits for them, then registers and commits", async (t) => {
+/** A files loader on a fresh file:// warehouse whose load writes wait, and a recording store. */
+async function heldLoader(t: import("ava").ExecutionContext) {
   const dir = mkdtempSync(path.join(tmpdir(), "hf-warehouse-"));
-  const hive = settings(`warehouse_dir: "file://${dir}"`);
   const fake = recordingStore("db");
   const held = heldWarehouse();
+  const hive = settings(`warehouse_dir: "file://${dir}"`);
   const loader = await openLoader(fake as unknown as HiveStore, hive, logged().logger, held.fs);
   t.teardown(() => loader.close());
+  return { dir, fake, held, loader };
+}
+
+test("files: begin returns while the files are written; the commit waits for them, then registers and commits", async (t) => {
+  const { dir, fake, held, loader } = await heldLoader(t);
   const pending = loader.begin(unitOf("g-1"));
   t.false(pending.ready, "the files are not written yet");
   const committing = pending.commit();
@@ -234,12 +240,7 @@ test("files: begin returns while the files are written; the commit waits for the
 });
 
 test("files: an abandoned load (a rebalance) never commits; its marker stays for a later run", async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), "hf-warehouse-"));
-  const hive = settings(`warehouse_dir: "file://${dir}"`);
-  const fake = recordingStore("db");
-  const held = heldWarehouse();
-  const loader = await openLoader(fake as unknown as HiveStore, hive, logged().logger, held.fs);
-  t.teardown(() => loader.close());
+  const { dir, fake, held, loader } = await heldLoader(t);
   const pending = loader.begin(unitOf("g-2"));
   const abandoned = pending.abandon();
   held.release();
