@@ -575,8 +575,9 @@ class CollectorRun {
   private shouldLoad(): boolean {
     const { batch_records, batch_bytes } = this.config.run;
     if (this.pendingRecords >= batch_records || this.pendingBytes >= batch_bytes) return true;
-    // The last load of a run cannot overlap with reading: keep it small (a tenth of a batch).
-    const tail = Math.ceil(batch_records / 10);
+    // The last load of a run cannot overlap with reading: keep it small, but big enough that
+    // reading it covers the load before it (its files take ~40 % of its reading time here).
+    const tail = Math.ceil((batch_records * 3) / 10);
     if (this.pendingRecords >= tail) {
       let rest = 0;
       for (const p of this.partitions.values()) if (p.assigned) rest += Math.max(0, p.end - p.next);
