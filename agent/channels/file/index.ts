@@ -42,7 +42,10 @@
  * log; parsed again when taken), bounded by capacity and max_bytes: ~430 heap bytes for a
  * 368-byte cpu record, 1.2× its size on disk (measured by scripts/bench/channels.ts). Not reading
  * events back from the segments keeps takes free of disk reads; the price is that a full
- * 256 MiB channel holds ~300 MB of heap.
+ * 256 MiB channel holds ~300 MB of heap. While the channel holds at most HOT_EVENTS events (a
+ * sink keeping up), a put also keeps its event objects, and a take hands those out instead of
+ * parsing the JSON again (the parse was a tenth of the agent's CPU in the pipeline bench). What
+ * the log holds is the same either way, and a backlog beyond HOT_EVENTS keeps only strings.
  */
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
@@ -68,6 +71,11 @@ import { SegmentLog } from "./segments.js";
 /** Room kept for a segment header and the checkpoint growing between two writes of it. */
 const BYTES_SLACK = 8 * 1024;
 const IO_ERROR_MEMORY_MS = 60_000;
+/**
+ * A put keeps its event objects (beside their JSON) while the channel then holds at most this
+ * many events, so at most this many are kept: ~450 heap bytes each for a cpu sample, ~5 MB in all.
+ */
+export const HOT_EVENTS = 10_000;
 
 export function createFileChannel(
   name: string,
@@ -86,7 +94,7 @@ export function createFileChannel(
 
   let state: "new" | "starting" | "running" | "stopped" = "new";
   let epoch: string | undefined;
-  let queue: TransactionalQueue<FileEntry, PreparedPut> | undefined;
+  let queue: TransactionalQueue<FileEntry, PreparedPut<AgentEvent>> | undefined;
   let wal: SegmentLog | undefined;
   let releaseLock: (() => Promise<void>) | undefined;
   let checkpointBytes = 0;
@@ -173,7 +181,7 @@ export function createFileChannel(
         });
   };
 
-  const store: QueueStore<FileEntry, PreparedPut> = {
+  const store: QueueStore<FileEntry, PreparedPut<AgentEvent>> = {
     prepare: (events) => {
       const batch = preparePut(events);
       return { batch, bytes: batch.bytes };
@@ -212,11 +220,14 @@ export function createFileChannel(
         }
         return failIo(error, "put");
       }
-      const entries = batch.json.map((json, i) => ({
-        seq: firstSeq + i,
-        json,
-        segment: at.segment,
-      }));
+      // `queue` no longer counts the evicted events; the put's events are not in it yet.
+      const keep = (queue?.size() ?? 0) + batch.json.length <= HOT_EVENTS;
+      const entries = batch.json.map(
+        (json, i): FileEntry =>
+          keep
+            ? { seq: firstSeq + i, json, segment: at.segment, event: batch.events[i] as AgentEvent }
+            : { seq: firstSeq + i, json, segment: at.segment },
+      );
       segmentLive.set(at.segment, (segmentLive.get(at.segment) ?? 0) + entries.length);
       appended();
       if (evicted.length > 0) {
@@ -227,7 +238,9 @@ export function createFileChannel(
       return entries;
     },
     materialize: (entries) =>
-      entries.map((e) => {
+      entries.map((e): ChannelEvent => {
+        // A copy, as the memory channel hands out: the same event may be in other channels.
+        if (e.event) return { headers: e.event.headers, body: e.event.body, seq: e.seq };
         const event = JSON.parse(e.json) as ChannelEvent;
         event.seq = e.seq;
         return event;
@@ -268,13 +281,13 @@ export function createFileChannel(
    * in an open take, and every TAKE before it has removed its events.
    */
   const checkpoint = (
-    q: TransactionalQueue<FileEntry, PreparedPut>,
+    q: TransactionalQueue<FileEntry, PreparedPut<AgentEvent>>,
     w: SegmentLog,
     ready: Iterable<FileEntry>,
   ) => takesAndCheckpoints(() => writeCheckpointAt(q, w, ready));
 
   const writeCheckpointAt = async (
-    q: TransactionalQueue<FileEntry, PreparedPut>,
+    q: TransactionalQueue<FileEntry, PreparedPut<AgentEvent>>,
     w: SegmentLog,
     ready: Iterable<FileEntry>,
   ) => {
@@ -346,7 +359,7 @@ export function createFileChannel(
         for (const entry of recovered.entries) {
           segmentLive.set(entry.segment, (segmentLive.get(entry.segment) ?? 0) + 1);
         }
-        const q = new TransactionalQueue<FileEntry, PreparedPut>(
+        const q = new TransactionalQueue<FileEntry, PreparedPut<AgentEvent>>(
           {
             name,
             capacity: options.capacity,

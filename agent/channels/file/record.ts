@@ -65,13 +65,19 @@ function readSeq(buf: Buffer, at: number): number {
 }
 
 /** A batch of events serialized once: the JSON kept for the in-memory queue, the sizes for the log. */
-export interface PreparedPut {
+export interface PreparedPut<
+  E extends { headers: unknown; body: unknown } = { headers: unknown; body: unknown },
+> {
+  /** The events themselves (the channel may keep them to spare a parse of `json` at take). */
+  events: readonly E[];
   json: string[];
   byteLengths: number[];
   bytes: number;
 }
 
-export function preparePut(events: readonly { headers: unknown; body: unknown }[]): PreparedPut {
+export function preparePut<E extends { headers: unknown; body: unknown }>(
+  events: readonly E[],
+): PreparedPut<E> {
   const json = new Array<string>(events.length);
   const byteLengths = new Array<number>(events.length);
   let bytes = 0;
@@ -83,7 +89,7 @@ export function preparePut(events: readonly { headers: unknown; body: unknown }[
     byteLengths[i] = n;
     bytes += PUT_OVERHEAD + n;
   }
-  return { json, byteLengths, bytes };
+  return { events, json, byteLengths, bytes };
 }
 
 /** The PUT records of a batch, one buffer, so that the batch is one write. */

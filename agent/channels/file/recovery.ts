@@ -5,6 +5,7 @@
  */
 import { open, readFile } from "node:fs/promises";
 import type { Logger } from "../../../lib/log.js";
+import type { AgentEvent } from "../../core/types.js";
 import { type Checkpoint, inRanges, readCheckpoint } from "./checkpoint.js";
 import { jsonPayload, putJson, putSeq, RecordType, scanRecords, takeRanges } from "./record.js";
 import { listSegments, segmentPath } from "./segments.js";
@@ -14,6 +15,11 @@ export interface FileEntry {
   readonly seq: number;
   readonly json: string;
   readonly segment: number;
+  /**
+   * The event as it was put, kept while the channel holds few events (see HOT_EVENTS in
+   * index.ts) so that a take need not parse `json` again; never set for recovered events.
+   */
+  readonly event?: AgentEvent;
 }
 
 export interface Recovered {

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual } from "node:util";
 import test from "ava";
-import { createFileChannel } from "../../../../agent/channels/file/index.js";
+import { createFileChannel, HOT_EVENTS } from "../../../../agent/channels/file/index.js";
 import { RecordType, scanRecords } from "../../../../agent/channels/file/record.js";
 import type { Channel, ChannelEvent } from "../../../../agent/core/types.js";
 import { waitFor } from "../../../helpers/agent.js";
@@ -83,6 +83,46 @@ test("put, take, commit and rollback; the events and the numbering survive a cle
   await third.stop();
   t.is(await counted(ctx, "f", "put"), 20);
   t.is(await counted(ctx, "f", "taken"), 5);
+});
+
+test("a take hands out the put's objects while the channel held few events, parsed JSON beyond HOT_EVENTS and after a restart: the same events either way", async (t) => {
+  const { dir, remove } = await tempDir("file");
+  t.teardown(remove);
+  const ctx = testContext();
+  const options = fileOptions(dir, { capacity: 2 * HOT_EVENTS });
+  const first = createFileChannel("f", options, ctx);
+  await first.start();
+  const put = samples(0, HOT_EVENTS + 2000);
+  for (let at = 0; at < put.length; at += 1000) await first.put(put.slice(at, at + 1000));
+  const asPut = (i: number) => ({ ...(JSON.parse(JSON.stringify(put[i])) as object), seq: i });
+
+  const taken: ChannelEvent[] = [];
+  for (let n = 0; n < HOT_EVENTS + 1000; n += 1000) {
+    const take = await first.take(1000, 0);
+    taken.push(...take.events);
+    await take.commit();
+  }
+  t.deepEqual(seqs(taken), range(0, HOT_EVENTS + 1000));
+  t.true(taken.every((e, i) => isDeepStrictEqual(e, asPut(i))));
+  t.true(
+    taken.slice(0, HOT_EVENTS).every((e, i) => e.body === put[i]?.body && e !== put[i]),
+    "kept: the put's body, in a new event",
+  );
+  t.true(
+    taken.slice(HOT_EVENTS).every((e, i) => e.body !== put[HOT_EVENTS + i]?.body),
+    "put while the channel held HOT_EVENTS: parsed from its JSON",
+  );
+  // A rolled back take is handed out again from what the entries kept.
+  const again = await first.take(500, 0);
+  await again.rollback();
+  await first.stop();
+
+  const second = createFileChannel("f", options, ctx);
+  await second.start();
+  t.teardown(() => second.stop());
+  const rest = await drain(second);
+  t.deepEqual(seqs(rest), range(HOT_EVENTS + 1000, 1000));
+  t.true(rest.every((e) => isDeepStrictEqual(e, asPut(e.seq))));
 });
 
 test("kill -9 mid-run: every committed put is there or was taken; seqs never repeat", async (t) => {
