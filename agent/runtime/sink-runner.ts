@@ -91,7 +91,7 @@ export class SinkRunner {
         continue;
       }
       if (take.events.length === 0) {
-        await take.commit();
+        if (!(await this.commit(take, backoff, signal))) break;
         // Draining while every event left is in another runner's take: look again shortly.
         if (this.draining.signal.aborted) await pause(Math.max(lingerMs, 10), signal);
         continue;
@@ -111,7 +111,7 @@ export class SinkRunner {
         await pause(retriable ? backoff.next() : retry.max, signal);
         continue;
       }
-      await take.commit();
+      if (!(await this.commit(take, backoff, signal))) break;
       this.metrics.sinkBatchSeconds.observe(
         { sink: this.name },
         (performance.now() - started) / 1000,
@@ -131,8 +131,34 @@ export class SinkRunner {
     }
   }
 
+  /**
+   * Commits a take whose batch the sink has: a commit that fails (a file channel that cannot
+   * write its TAKE record: a full disk) is tried again, since a rollback would send the batch
+   * twice. Only a stop gives up: the take rolls back and its events stay in the channel (sent
+   * again after a restart: at least once). False then.
+   */
+  private async commit(
+    take: Awaited<ReturnType<Channel["take"]>>,
+    backoff: Backoff,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    for (;;) {
+      try {
+        await take.commit();
+        return true;
+      } catch (error) {
+        this.report(error, "committing the take failed, batch delivered and kept in the channel");
+        await pause(backoff.next(), signal);
+        if (signal.aborted) {
+          await take.rollback().catch(() => undefined);
+          return false;
+        }
+      }
+    }
+  }
+
   /** At most one log line per 5 s while failing; the metrics count every failure. */
-  private report(error: unknown): void {
+  private report(error: unknown, what = "sink write failed, batch kept in the channel"): void {
     this.lastError = describeError(error);
     const now = Date.now();
     if (now - this.lastLog < 5_000) return;
@@ -140,7 +166,7 @@ export class SinkRunner {
     const retriable = isHostflowError(error) && error.retriable;
     this.logger[retriable ? "warn" : "error"](
       { sink: this.name, channel: this.channel.name, retriable, backlog: this.channel.size() },
-      `sink write failed, batch kept in the channel: ${this.lastError}`,
+      `${what}: ${this.lastError}`,
     );
   }
 }
