@@ -24,6 +24,11 @@ export const SIMULATED_LOSS_HEADER = "hf-simulated-loss";
 export interface ChannelEvent extends AgentEvent {
   /** 0, 1, 2 … per channel, assigned at put commit, never reused (see lib/wire.ts, hf-seq). */
   seq: number;
+  /**
+   * JSON.stringify(body), when the channel holds it already (the file channel's log record):
+   * sinks send it as it is instead of serializing the body again.
+   */
+  encodedBody?: string;
 }
 
 export interface Health {

@@ -128,7 +128,11 @@ export function toWireRecord(
       stream,
       seq: event.seq,
     }),
-    value: encodeSample(event.body),
+    // The channel's JSON of the body when it has one: the same bytes encodeSample would make.
+    value:
+      event.encodedBody === undefined
+        ? encodeSample(event.body)
+        : Buffer.from(event.encodedBody, "utf8"),
   };
 }
 

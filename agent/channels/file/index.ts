@@ -17,8 +17,11 @@
  * fsync_interval later; never: the OS does). Only then are the events in
  * the queue and the put resolved. Seqs are assigned in put order and never reused: the next seq
  * after a restart is one more than the highest ever seen (in a checkpoint, header, PUT or TAKE).
- * Take commit: one small TAKE record, written and synced the same way (group commit: a put and
- * the take commits that arrive meanwhile share a write and an fsync).
+ * Take commit: one small TAKE record, written (group commit: a put and the take commits that
+ * arrive meanwhile share a write) but not synced on its own: the next put's fsync, a checkpoint
+ * (armed by the write, checkpoint_interval later) or a segment roll syncs it. A kill -9 loses
+ * nothing written; an OS crash before that sync can bring the take's events back (at least once,
+ * as an uncommitted take), never lose one. The sink does not wait for the disk between batches.
  *
  * Disk use: a segment is deleted once it and every older segment hold no live event (oldest
  * first, so a TAKE record is never lost while the PUT it cancels still exists). max_bytes
@@ -39,7 +42,7 @@
  * fails, its seqs are never handed out again and the log moves to a new segment.
  *
  * Memory: every live event stays in memory as its JSON string (the form already made for the
- * log; parsed again when taken), bounded by capacity and max_bytes: ~430 heap bytes for a
+ * log; a take parses its headers and hands the body's JSON to the sink as it is), bounded by capacity and max_bytes: ~430 heap bytes for a
  * 368-byte cpu record, 1.2× its size on disk (measured by scripts/bench/channels.ts). Not reading
  * events back from the segments keeps takes free of disk reads; the price is that a full
  * 256 MiB channel holds ~300 MB of heap. While the channel holds at most HOT_EVENTS events (a
@@ -50,6 +53,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { HostflowError } from "../../../lib/errors.js";
+import type { Sample } from "../../../lib/wire.js";
 import type { FileChannelConfig } from "../../config/schema.js";
 import type { AgentEvent, Channel, ChannelEvent, ComponentContext } from "../../core/types.js";
 import { type QueueStore, TransactionalQueue } from "../queue.js";
@@ -63,6 +67,7 @@ import {
   preparePut,
   RECORD_OVERHEAD,
   RecordType,
+  splitPut,
   toRanges,
 } from "./record.js";
 import { type FileEntry, recover } from "./recovery.js";
@@ -225,8 +230,14 @@ export function createFileChannel(
       const entries = batch.json.map(
         (json, i): FileEntry =>
           keep
-            ? { seq: firstSeq + i, json, segment: at.segment, event: batch.events[i] as AgentEvent }
-            : { seq: firstSeq + i, json, segment: at.segment },
+            ? {
+                seq: firstSeq + i,
+                json,
+                segment: at.segment,
+                bodyAt: batch.bodyAt[i] as number,
+                event: batch.events[i] as AgentEvent,
+              }
+            : { seq: firstSeq + i, json, segment: at.segment, bodyAt: batch.bodyAt[i] as number },
       );
       segmentLive.set(at.segment, (segmentLive.get(at.segment) ?? 0) + entries.length);
       appended();
@@ -239,18 +250,36 @@ export function createFileChannel(
     },
     materialize: (entries) =>
       entries.map((e): ChannelEvent => {
+        if (e.bodyAt === undefined) {
+          // Recovered from the log: parsed whole.
+          const event = JSON.parse(e.json) as ChannelEvent;
+          event.seq = e.seq;
+          return event;
+        }
+        const encodedBody = e.json.slice(e.bodyAt, -1);
         // A copy, as the memory channel hands out: the same event may be in other channels.
-        if (e.event) return { headers: e.event.headers, body: e.event.body, seq: e.seq };
-        const event = JSON.parse(e.json) as ChannelEvent;
-        event.seq = e.seq;
-        return event;
+        if (e.event) {
+          return { headers: e.event.headers, body: e.event.body, seq: e.seq, encodedBody };
+        }
+        // Only the headers are parsed (topic and key); a sink that reads the body parses it once.
+        const { headers } = splitPut(e.json, e.bodyAt);
+        let body: Sample | undefined;
+        return {
+          headers,
+          seq: e.seq,
+          encodedBody,
+          get body(): Sample {
+            body ??= JSON.parse(encodedBody) as Sample;
+            return body;
+          },
+        };
       }),
     commitTake: (entries) =>
       takesAndCheckpoints(async () => {
         const w = running().wal;
         const seqs = entries.map((e) => e.seq).sort((a, b) => a - b);
         try {
-          await w.append([encodeTake(toRanges(seqs))]);
+          await w.append([encodeTake(toRanges(seqs))], true);
         } catch (error) {
           failIo(error, "take commit");
         }

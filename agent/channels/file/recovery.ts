@@ -20,6 +20,8 @@ export interface FileEntry {
    * index.ts) so that a take need not parse `json` again; never set for recovered events.
    */
   readonly event?: AgentEvent;
+  /** Where the body's JSON starts in `json` (see preparePut); unknown for recovered events. */
+  readonly bodyAt?: number;
 }
 
 export interface Recovered {

@@ -55,6 +55,8 @@ interface Pending {
   buffers: Buffer[];
   bytes: number;
   sync: boolean;
+  /** Written, not synced by itself (see append). */
+  lazy?: boolean;
   resolve: (position: LogPosition) => void;
   reject: (error: unknown) => void;
 }
@@ -98,16 +100,21 @@ export class SegmentLog {
     return sum;
   }
 
-  /** Appends the buffers as one write; resolves with where they start, once written (and synced). */
-  append(buffers: Buffer[]): Promise<LogPosition> {
+  /**
+   * Appends the buffers as one write; resolves with where they start, once written and, with
+   * fsync=every_commit, synced. `lazy` records are written but not synced on their own: the next
+   * synced write, `sync()` or a roll makes them durable (a TAKE record lost to an OS crash only
+   * brings its events back, so it need not wait for the disk).
+   */
+  append(buffers: Buffer[], lazy = false): Promise<LogPosition> {
     let bytes = 0;
     for (const b of buffers) bytes += b.length;
-    return this.enqueue({ buffers, bytes, sync: false });
+    return this.enqueue({ buffers, bytes, sync: false, lazy });
   }
 
   /** Waits for what was appended so far, syncs it, and resolves with the end of the log. */
   sync(): Promise<LogPosition> {
-    return this.enqueue({ buffers: [], bytes: 0, sync: true });
+    return this.enqueue({ buffers: [], bytes: 0, sync: true, lazy: false });
   }
 
   private enqueue(request: Omit<Pending, "resolve" | "reject">): Promise<LogPosition> {
@@ -144,6 +151,9 @@ export class SegmentLog {
     }
     const { handle, segment } = this.active;
     const start = this.active.size;
+    // datasync covers every earlier write of the file: lazy records before a synced one in the
+    // same segment are durable with it.
+    const eager = this.options.fsync === "every_commit" && group.some((r) => !r.lazy);
     if (total > 0) {
       try {
         const { bytesWritten } = await handle.writev(buffers, start);
@@ -152,7 +162,7 @@ export class SegmentLog {
             code: "ENOSPC",
           });
         }
-        if (this.options.fsync === "every_commit") await handle.datasync();
+        if (eager) await handle.datasync();
       } catch (error) {
         // Cut the partial records off so that the segment stays a clean sequence of records;
         // if even that fails, replay will treat the tail as damage, and we write elsewhere.
@@ -177,7 +187,7 @@ export class SegmentLog {
       }
       this.active.size += total;
       this.sizes.set(segment, this.active.size);
-      this.dirty = this.options.fsync !== "every_commit";
+      this.dirty = !eager;
     }
     if (this.dirty && group.some((r) => r.sync)) {
       await handle.datasync().catch((error: unknown) => {
