@@ -30,6 +30,11 @@ const SESSION_SETTINGS = [
   // that reach a table other than by INSERT (ADD PARTITION, a file written there) leave those
   // stale. Every answer comes from the files. Spark takes the key and ignores it.
   "SET hive.compute.query.using.stats=false",
+  // Hive 3 and 4 compute column statistics on every INSERT by default: a second pass that made
+  // a load's commit (one row into `loads`) take ~0.87 s instead of ~0.46 s here. Nothing of the
+  // collector's reads them (above), and ANALYZE TABLE … COMPUTE STATISTICS FOR COLUMNS still
+  // makes them for whoever wants them.
+  "SET hive.stats.column.autogather=false",
 ];
 
 /** The collector's view of Hive: its tables, the offsets they hold, and loads into them. */

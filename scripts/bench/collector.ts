@@ -7,7 +7,8 @@
  * 10 s of simulated time, ~9 fields each, ending a few minutes ago; key = host, wire headers
  * with one agent and stream per host), produced with acks=all and timed apart; a fresh Hive
  * database (store.init()). Then:
- * - the collector: `node dist/collector/cli.js run -c <yaml>` under GNU time, with the
+ * - the collector: `dist/collector/cli.js run -c <yaml>` as its #! line runs it (its node
+ *   options apply, as for the installed hostflow-collector) under GNU time, with the
  *   collector's default batch settings and hive.load_via (--load-via; auto picks files on the
  *   local stack: Parquet through WebHDFS, one INSERT into loads per load). Wall time from spawn
  *   to exit; its user+sys CPU and peak RSS (max resident) from GNU time (wait4). Meanwhile the
@@ -38,6 +39,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
+  chmodSync,
   existsSync,
   mkdtempSync,
   readdirSync,
@@ -156,6 +158,11 @@ function ensureBuilt(): void {
     console.error("npm run build failed: the bench times the built CLI, so it stops here");
     process.exit(2);
   }
+}
+
+/** Run as installed: npm makes a bin executable, and its #! line carries node's options. */
+function ensureExecutable(): void {
+  chmodSync(CLI, 0o755);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -729,7 +736,7 @@ async function collectorRun(yamlFile: string, dir: string, pids: ServerPids) {
   const before = serverCpu(pids);
   const spawned = Date.now();
   const t = await timed(
-    [process.execPath, CLI, "run", "-c", yamlFile, "--max-seconds", String(MAX_SECONDS)],
+    [CLI, "run", "-c", yamlFile, "--max-seconds", String(MAX_SECONDS)],
     dir,
     {
       env: { ...process.env, HOSTFLOW_LOG_FORMAT: "json" },
@@ -1214,6 +1221,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   ensureBuilt();
+  ensureExecutable();
   const model =
     /^model name\s*:\s*(.*)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? cpus()[0]?.model;
   console.log(
