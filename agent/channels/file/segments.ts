@@ -51,6 +51,16 @@ export interface SegmentLogOptions {
   header: (segment: number) => Buffer;
 }
 
+/** A group written, and what its sync needs. */
+interface Written {
+  positions: LogPosition[];
+  mustSync: boolean;
+  handle: FileHandle;
+  segment: number;
+  start: number;
+  end: number;
+}
+
 interface Pending {
   buffers: Buffer[];
   bytes: number;
@@ -67,6 +77,8 @@ export class SegmentLog {
   private active!: { segment: number; handle: FileHandle; size: number };
   private pending: Pending[] = [];
   private flushing: Promise<void> | undefined;
+  /** The background fdatasync of the last put's write, while it runs (see flush). */
+  private syncing: Promise<void> | undefined;
   private dirty = false;
   /** A failed write could not be undone: the active segment's tail is unknown, write elsewhere. */
   private tainted = false;
@@ -125,21 +137,43 @@ export class SegmentLog {
     });
   }
 
+  /**
+   * Writes are serial; a put's fdatasync runs in the background while lazy (TAKE) records are
+   * written behind it, so a take commit never waits for the disk. A put or sync() waits for the
+   * sync before it: at most one runs at a time.
+   */
   private async flush(): Promise<void> {
     while (this.pending.length > 0) {
       const group = this.pending;
       this.pending = [];
+      if (!group.every((r) => r.lazy)) await this.syncing;
+      let written: Written;
       try {
-        const positions = await this.writeGroup(group);
-        for (const [i, request] of group.entries()) request.resolve(positions[i] as LogPosition);
+        written = await this.writeGroup(group);
       } catch (error) {
         for (const request of group) request.reject(error);
+        continue;
       }
+      const settle = () => {
+        for (const [i, request] of group.entries()) {
+          request.resolve(written.positions[i] as LogPosition);
+        }
+      };
+      if (!written.mustSync) {
+        settle();
+        continue;
+      }
+      const syncing: Promise<void> = this.syncWritten(written).then(settle, (error: unknown) => {
+        for (const request of group) request.reject(error);
+      });
+      this.syncing = syncing.finally(() => {
+        if (this.syncing === syncing) this.syncing = undefined;
+      });
     }
     this.flushing = undefined;
   }
 
-  private async writeGroup(group: Pending[]): Promise<LogPosition[]> {
+  private async writeGroup(group: Pending[]): Promise<Written> {
     const buffers: Buffer[] = [];
     let total = 0;
     for (const request of group) {
@@ -147,13 +181,11 @@ export class SegmentLog {
       total += request.bytes;
     }
     if (total > 0 && (this.tainted || this.active.size >= this.options.segmentBytes)) {
+      await this.syncing;
       await this.roll();
     }
     const { handle, segment } = this.active;
     const start = this.active.size;
-    // datasync covers every earlier write of the file: lazy records before a synced one in the
-    // same segment are durable with it.
-    const eager = this.options.fsync === "every_commit" && group.some((r) => !r.lazy);
     if (total > 0) {
       try {
         const { bytesWritten } = await handle.writev(buffers, start);
@@ -162,7 +194,6 @@ export class SegmentLog {
             code: "ENOSPC",
           });
         }
-        if (eager) await handle.datasync();
       } catch (error) {
         // Cut the partial records off so that the segment stays a clean sequence of records;
         // if even that fails, replay will treat the tail as damage, and we write elsewhere.
@@ -171,41 +202,80 @@ export class SegmentLog {
           () => false,
         );
         if (!undone) this.tainted = true;
-        throw new HostflowError(
-          "HF_CHANNEL_IO",
-          `channel ${this.options.channel}: cannot append to ${segmentPath(this.options.dir, segment)}`,
-          {
-            cause: error,
-            retriable: true,
-            context: {
-              channel: this.options.channel,
-              segment,
-              outcome: undone ? "undone" : "unknown",
-            },
-          },
-        );
+        throw this.appendError(error, segment, undone);
       }
       this.active.size += total;
       this.sizes.set(segment, this.active.size);
-      this.dirty = !eager;
+      this.dirty = true;
     }
-    if (this.dirty && group.some((r) => r.sync)) {
-      await handle.datasync().catch((error: unknown) => {
-        throw new HostflowError("HF_CHANNEL_IO", `channel ${this.options.channel}: fsync failed`, {
-          cause: error,
-          retriable: true,
-          context: { channel: this.options.channel, segment },
-        });
-      });
-      this.dirty = false;
-    }
+    // datasync covers every earlier write of the file: lazy records before a synced one in the
+    // same segment are durable with it.
+    const eager = this.options.fsync === "every_commit" && total > 0 && group.some((r) => !r.lazy);
     const positions: LogPosition[] = [];
     let offset = start;
     for (const request of group) {
       positions.push({ segment, offset: request.sync ? this.active.size : offset });
       offset += request.bytes;
     }
-    return positions;
+    return {
+      positions,
+      mustSync: this.dirty && (eager || group.some((r) => r.sync)),
+      handle,
+      segment,
+      start,
+      end: this.active.size,
+    };
+  }
+
+  /**
+   * Syncs what a group wrote (and everything before it). On failure the group's records are cut
+   * off again if nothing was written after them; otherwise the segment is left for a new one and
+   * the outcome is unknown.
+   */
+  private async syncWritten(written: Written): Promise<void> {
+    this.dirty = false;
+    try {
+      await written.handle.datasync();
+    } catch (error) {
+      this.dirty = true;
+      if (written.start === written.end) {
+        throw new HostflowError("HF_CHANNEL_IO", `channel ${this.options.channel}: fsync failed`, {
+          cause: error,
+          retriable: true,
+          context: { channel: this.options.channel, segment: written.segment },
+        });
+      }
+      const last = this.active.segment === written.segment && this.active.size === written.end;
+      const undone =
+        last &&
+        (await written.handle.truncate(written.start).then(
+          () => true,
+          () => false,
+        ));
+      if (undone) {
+        this.active.size = written.start;
+        this.sizes.set(written.segment, written.start);
+      } else {
+        this.tainted = true;
+      }
+      throw this.appendError(error, written.segment, undone);
+    }
+  }
+
+  private appendError(error: unknown, segment: number, undone: boolean): HostflowError {
+    return new HostflowError(
+      "HF_CHANNEL_IO",
+      `channel ${this.options.channel}: cannot append to ${segmentPath(this.options.dir, segment)}`,
+      {
+        cause: error,
+        retriable: true,
+        context: {
+          channel: this.options.channel,
+          segment,
+          outcome: undone ? "undone" : "unknown",
+        },
+      },
+    );
   }
 
   private async roll(): Promise<void> {
@@ -259,6 +329,7 @@ export class SegmentLog {
     await this.sync().catch(() => {});
     this.closed = true;
     await this.flushing;
+    await this.syncing;
     await this.active.handle.close().catch(() => {});
   }
 

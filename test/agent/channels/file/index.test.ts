@@ -555,3 +555,56 @@ test.serial(
     t.is(syncs, 2, "the next put's sync covers the TAKE record before it");
   },
 );
+
+// Serial: it holds the datasyncs of every FileHandle in this process.
+test.serial(
+  "a take commit does not wait for a put's fsync in flight; the put returns once synced",
+  async (t) => {
+    const { dir, remove } = await tempDir("syncbehind");
+    t.teardown(remove);
+    const channel = createFileChannel("f", fileOptions(dir), testContext());
+    await channel.start();
+    t.teardown(() => channel.stop());
+    await channel.put(samples(0, 10));
+    const take = await channel.take(10, 0);
+
+    const probe = await import("node:fs/promises").then((fs) => fs.open(join(dir, "probe"), "w"));
+    const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+    await probe.close();
+    const original = proto.datasync;
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let reached: () => void = () => undefined;
+    const syncing = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    proto.datasync = async function (this: unknown) {
+      reached();
+      await held;
+      return original.call(this);
+    };
+    t.teardown(() => {
+      proto.datasync = original;
+      release();
+    });
+
+    let putDone = false;
+    const put = channel.put(samples(10, 5)).then(() => {
+      putDone = true;
+    });
+    await syncing;
+    await take.commit();
+    t.false(putDone, "the put is still waiting for its fsync");
+    const [segment] = await segmentFiles(dir);
+    const records = [...scanRecords(await readFile(join(dir, segment as string)), 0)];
+    t.true(
+      records.some((r) => r.kind === "record" && r.type === RecordType.TAKE),
+      "the TAKE record was written behind the put",
+    );
+    release();
+    await put;
+    t.is(channel.size(), 5);
+  },
+);
