@@ -735,31 +735,27 @@ async function collectorRun(yamlFile: string, dir: string, pids: ServerPids) {
   const say = (text: string) => process.stderr.write(`  [collector] ${text}\n`);
   const before = serverCpu(pids);
   const spawned = Date.now();
-  const t = await timed(
-    [CLI, "run", "-c", yamlFile, "--max-seconds", String(MAX_SECONDS)],
-    dir,
-    {
-      env: { ...process.env, HOSTFLOW_LOG_FORMAT: "json" },
-      // The collector stops itself at --max-seconds; this is for a run that hangs after.
-      timeoutMs: (MAX_SECONDS + 300) * 1000,
-      onStderrLine: (text) => {
-        if (!text.startsWith("{")) {
-          if (text.trim() !== "") say(text);
-          return;
-        }
-        let line: LogLine;
-        try {
-          line = JSON.parse(text) as LogLine;
-        } catch {
-          say(text);
-          return;
-        }
-        lines.push(line);
-        if (args.verbose) say(`+${s1((line.time - spawned) / 1000)} s ${text}`);
-        else if (line.level >= 40 || /^(progress|loaded|loading via)/.test(line.msg)) say(line.msg);
-      },
+  const t = await timed([CLI, "run", "-c", yamlFile, "--max-seconds", String(MAX_SECONDS)], dir, {
+    env: { ...process.env, HOSTFLOW_LOG_FORMAT: "json" },
+    // The collector stops itself at --max-seconds; this is for a run that hangs after.
+    timeoutMs: (MAX_SECONDS + 300) * 1000,
+    onStderrLine: (text) => {
+      if (!text.startsWith("{")) {
+        if (text.trim() !== "") say(text);
+        return;
+      }
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        say(text);
+        return;
+      }
+      lines.push(line);
+      if (args.verbose) say(`+${s1((line.time - spawned) / 1000)} s ${text}`);
+      else if (line.level >= 40 || /^(progress|loaded|loading via)/.test(line.msg)) say(line.msg);
     },
-  );
+  });
   const exited = spawned + t.wall * 1000;
   const cpu = cpuDelta(before, serverCpu(pids));
   const summary = parseSummary(t.stdout);

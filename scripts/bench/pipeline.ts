@@ -134,15 +134,24 @@ console.log(
 console.log(
   `machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, node ${process.version}, brokers ${brokers.join(",")}`,
 );
-const bare: number[] = [];
-for (let run = 0; run < RUNS; run++) bare.push(await bareKafkajs(run));
+// Round by round (bare, memory, file), so that a drift of the machine or the broker over the
+// bench touches all three alike; each round's ratios to the bare producer are reported too.
+const rates: Record<"bare" | "memory" | "file", number[]> = { bare: [], memory: [], file: [] };
+for (let run = 0; run < RUNS; run++) {
+  rates.bare.push(await bareKafkajs(run));
+  for (const channel of ["memory", "file"] as const) {
+    rates[channel].push((await once(channel, run)).perSecond);
+  }
+}
+const fmt = (r: number) => Math.round(r).toLocaleString("en");
+const pct = (r: number) => `${Math.round(100 * r)} %`;
 console.log(
-  `kafkajs alone (ceiling) median ${Math.round(median(bare)).toLocaleString("en")} events/s  (runs: ${bare.map((r) => Math.round(r).toLocaleString("en")).join(", ")})`,
+  `kafkajs alone (ceiling) median ${fmt(median(rates.bare))} events/s  (runs: ${rates.bare.map(fmt).join(", ")})`,
 );
 for (const channel of ["memory", "file"] as const) {
-  const rates: number[] = [];
-  for (let run = 0; run < RUNS; run++) rates.push((await once(channel, run)).perSecond);
+  const ratios = rates[channel].map((r, i) => r / (rates.bare[i] as number));
   console.log(
-    `${channel.padEnd(7)} median ${Math.round(median(rates)).toLocaleString("en")} events/s  (runs: ${rates.map((r) => Math.round(r).toLocaleString("en")).join(", ")})`,
+    `${channel.padEnd(7)} median ${fmt(median(rates[channel]))} events/s  (runs: ${rates[channel].map(fmt).join(", ")}); ` +
+      `of the bare producer in the same round: median ${pct(median(ratios))} (${ratios.map(pct).join(", ")})`,
   );
 }
