@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import {
   appendFile,
+  open,
   readdir,
   readFile,
   rm,
@@ -13,7 +14,7 @@ import {
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual } from "node:util";
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import { createFileChannel, HOT_EVENTS } from "../../../../agent/channels/file/index.js";
 import { RecordType, scanRecords } from "../../../../agent/channels/file/record.js";
 import type { Channel, ChannelEvent } from "../../../../agent/core/types.js";
@@ -517,6 +518,25 @@ test("a write that hits the file size limit is cut back off; no gap, no half rec
   );
 });
 
+/**
+ * Replaces FileHandle's datasync (one prototype for every handle of this process, so the tests
+ * using it are serial) with `wrap(original)`, until the test ends.
+ */
+async function patchDatasync(
+  t: ExecutionContext,
+  dir: string,
+  wrap: (original: () => Promise<void>) => () => Promise<void>,
+): Promise<void> {
+  const probe = await open(join(dir, "probe"), "w");
+  const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+  await probe.close();
+  const original = proto.datasync;
+  proto.datasync = wrap(original);
+  t.teardown(() => {
+    proto.datasync = original;
+  });
+}
+
 // Serial: it counts the datasyncs of every FileHandle in this process.
 test.serial(
   "a take commit is written at once but synced only with the next put (fsync: every_commit)",
@@ -526,19 +546,16 @@ test.serial(
     const channel = createFileChannel("f", fileOptions(dir), testContext());
     await channel.start();
     t.teardown(() => channel.stop());
-    // Every FileHandle shares one prototype: count the datasyncs of this channel's segment.
-    const probe = await import("node:fs/promises").then((fs) => fs.open(join(dir, "probe"), "w"));
-    const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
-    await probe.close();
-    const original = proto.datasync;
     let syncs = 0;
-    proto.datasync = function (this: unknown) {
-      syncs++;
-      return original.call(this);
-    };
-    t.teardown(() => {
-      proto.datasync = original;
-    });
+    await patchDatasync(
+      t,
+      dir,
+      (original) =>
+        function (this: unknown) {
+          syncs++;
+          return original.call(this);
+        },
+    );
 
     await channel.put(samples(0, 10));
     t.is(syncs, 1, "a put is synced before it returns");
@@ -568,27 +585,25 @@ test.serial(
     await channel.put(samples(0, 10));
     const take = await channel.take(10, 0);
 
-    const probe = await import("node:fs/promises").then((fs) => fs.open(join(dir, "probe"), "w"));
-    const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
-    await probe.close();
-    const original = proto.datasync;
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => {
       release = resolve;
     });
+    t.teardown(() => release());
     let reached: () => void = () => undefined;
     const syncing = new Promise<void>((resolve) => {
       reached = resolve;
     });
-    proto.datasync = async function (this: unknown) {
-      reached();
-      await held;
-      return original.call(this);
-    };
-    t.teardown(() => {
-      proto.datasync = original;
-      release();
-    });
+    await patchDatasync(
+      t,
+      dir,
+      (original) =>
+        async function (this: unknown) {
+          reached();
+          await held;
+          return original.call(this);
+        },
+    );
 
     let putDone = false;
     const put = channel.put(samples(10, 5)).then(() => {
