@@ -537,15 +537,21 @@ async function patchDatasync(
   });
 }
 
+/** A started file channel in a folder of its own, both gone when the test ends. */
+async function startedChannel(t: ExecutionContext, prefix: string) {
+  const { dir, remove } = await tempDir(prefix);
+  t.teardown(remove);
+  const channel = createFileChannel("f", fileOptions(dir), testContext());
+  await channel.start();
+  t.teardown(() => channel.stop());
+  return { dir, channel };
+}
+
 // Serial: it counts the datasyncs of every FileHandle in this process.
 test.serial(
   "a take commit is written at once but synced only with the next put (fsync: every_commit)",
   async (t) => {
-    const { dir, remove } = await tempDir("lazytake");
-    t.teardown(remove);
-    const channel = createFileChannel("f", fileOptions(dir), testContext());
-    await channel.start();
-    t.teardown(() => channel.stop());
+    const { dir, channel } = await startedChannel(t, "lazytake");
     let syncs = 0;
     await patchDatasync(
       t,
@@ -577,11 +583,7 @@ test.serial(
 test.serial(
   "a take commit does not wait for a put's fsync in flight; the put returns once synced",
   async (t) => {
-    const { dir, remove } = await tempDir("syncbehind");
-    t.teardown(remove);
-    const channel = createFileChannel("f", fileOptions(dir), testContext());
-    await channel.start();
-    t.teardown(() => channel.stop());
+    const { dir, channel } = await startedChannel(t, "syncbehind");
     await channel.put(samples(0, 10));
     const take = await channel.take(10, 0);
 
