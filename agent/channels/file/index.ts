@@ -42,10 +42,10 @@
  * fails, its seqs are never handed out again and the log moves to a new segment.
  *
  * Memory: every live event stays in memory as its JSON string (the form already made for the
- * log; a take parses its headers and hands the body's JSON to the sink as it is), bounded by capacity and max_bytes: ~430 heap bytes for a
- * 368-byte cpu record, 1.2× its size on disk (measured by scripts/bench/channels.ts). Not reading
- * events back from the segments keeps takes free of disk reads; the price is that a full
- * 256 MiB channel holds ~300 MB of heap. While the channel holds at most HOT_EVENTS events (a
+ * log; a take parses its headers and hands the body's JSON to the sink as it is), bounded by
+ * capacity and max_bytes: ~430 heap bytes for a 368-byte cpu record, 1.2× its size on disk
+ * (measured by scripts/bench/channels.ts). Not reading events back from the segments keeps takes
+ * free of disk reads; the price is that a full 256 MiB channel holds ~300 MB of heap. While the channel holds at most HOT_EVENTS events (a
  * sink keeping up), a put also keeps its event objects, and a take hands those out instead of
  * parsing the JSON again (the parse was a tenth of the agent's CPU in the pipeline bench). What
  * the log holds is the same either way, and a backlog beyond HOT_EVENTS keeps only strings.
@@ -65,9 +65,10 @@ import {
   encodeTake,
   type PreparedPut,
   preparePut,
+  putBody,
+  putHeaders,
   RECORD_OVERHEAD,
   RecordType,
-  splitPut,
   toRanges,
 } from "./record.js";
 import { type FileEntry, recover } from "./recovery.js";
@@ -256,16 +257,15 @@ export function createFileChannel(
           event.seq = e.seq;
           return event;
         }
-        const encodedBody = e.json.slice(e.bodyAt, -1);
+        const encodedBody = putBody(e.json, e.bodyAt);
         // A copy, as the memory channel hands out: the same event may be in other channels.
         if (e.event) {
           return { headers: e.event.headers, body: e.event.body, seq: e.seq, encodedBody };
         }
         // Only the headers are parsed (topic and key); a sink that reads the body parses it once.
-        const { headers } = splitPut(e.json, e.bodyAt);
         let body: Sample | undefined;
         return {
-          headers,
+          headers: putHeaders(e.json, e.bodyAt),
           seq: e.seq,
           encodedBody,
           get body(): Sample {

@@ -234,13 +234,12 @@ export function jsonPayload(buf: Buffer, record: RawRecord): unknown {
   return JSON.parse(buf.toString("utf8", record.payloadAt, record.end));
 }
 
-/** The headers and the body's JSON of a PUT's text, split at `bodyAt` (see preparePut). */
-export function splitPut(
-  json: string,
-  bodyAt: number,
-): { headers: Record<string, string>; encodedBody: string } {
-  return {
-    headers: JSON.parse(json.slice(HEADERS_AT, bodyAt - BODY_KEY_LENGTH)) as Record<string, string>,
-    encodedBody: json.slice(bodyAt, -1),
-  };
+/** The body's JSON in a PUT's text (see preparePut): JSON.stringify(body), not parsed. */
+export function putBody(json: string, bodyAt: number): string {
+  return json.slice(bodyAt, -1);
+}
+
+/** The headers of a PUT's text (see preparePut), parsed alone. */
+export function putHeaders(json: string, bodyAt: number): Record<string, string> {
+  return JSON.parse(json.slice(HEADERS_AT, bodyAt - BODY_KEY_LENGTH)) as Record<string, string>;
 }

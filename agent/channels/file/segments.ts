@@ -163,10 +163,12 @@ export class SegmentLog {
         settle();
         continue;
       }
+      // Never rejects: the group's requests carry its failure.
       const syncing: Promise<void> = this.syncWritten(written).then(settle, (error: unknown) => {
         for (const request of group) request.reject(error);
       });
-      this.syncing = syncing.finally(() => {
+      this.syncing = syncing;
+      void syncing.then(() => {
         if (this.syncing === syncing) this.syncing = undefined;
       });
     }
