@@ -29,6 +29,7 @@ export const CRASH_POINTS: readonly CrashPoint[] = [
   "before-files",
   "mid-files",
   "after-files",
+  "mid-claims",
   "mid-commit",
   "after-commit",
 ];
@@ -66,7 +67,7 @@ export interface RunSummary {
   recordsPerSecond: number;
   /** Records between where this run stopped and the end offsets it captured. */
   lagLeft: number;
-  stoppedBy: "end" | "max-records" | "max-seconds";
+  stoppedBy: "end" | "max-records" | "max-seconds" | "another-collector";
   lostToRetention: number;
   gaps: number;
   duplicates: number;
@@ -487,6 +488,7 @@ class CollectorRun {
     // A load whose files are written commits now, between batches: the member still owns its
     // partitions (kafkajs rejoins a rebalance only after this returns).
     while (this.inflight[0]?.load.ready) await this.commitOldest(heartbeat);
+    if (this.finished) return;
     const p = this.partitions.get(key(batch.topic, batch.partition));
     if (p === undefined || !p.assigned) return;
     // A fetch sent before the seek may start past Hive's offset (Kafka's committed one ahead of
@@ -702,6 +704,10 @@ class CollectorRun {
     const waiting = Date.now();
     try {
       result = await inflight.load.commit();
+    } catch (error) {
+      if (!isHostflowError(error, "HF_LOAD_LOST")) throw error;
+      await this.lostRace(inflight, error);
+      return;
     } finally {
       if (beat) clearInterval(beat);
     }
@@ -753,6 +759,22 @@ class CollectorRun {
       );
       await inflight.load.abandon();
     }
+  }
+
+  /**
+   * Another member of the group loaded offsets this run was about to commit (claims.ts): the run
+   * lost its partitions in a rebalance it had not seen yet. It drops every load in flight and
+   * what it read, and ends (exit 0): those records are the owner's to load.
+   */
+  private async lostRace(lost: InFlight, error: Error): Promise<void> {
+    this.logger.warn({ loadId: lost.loadId, records: lost.records }, error.message);
+    this.total.records -= lost.records;
+    this.total.bad -= lost.bad;
+    await this.abandonInflight();
+    this.discardPending();
+    this.stopReason = "another-collector";
+    this.finished = true;
+    this.settle?.resolve();
   }
 
   /** Kafka's committed offsets follow Hive's, so that lag tools see the truth; Hive stays the record. */

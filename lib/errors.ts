@@ -24,6 +24,8 @@ export const ErrorCodes = {
   HF_HDFS: "a WebHDFS call failed",
   HF_WAREHOUSE_DENIED: "the warehouse's file system refused an operation for lack of permission",
   HF_WAREHOUSE_FULL: "the warehouse's file system is full, or a quota was reached",
+  HF_LOAD_LOST:
+    "another collector of the group loaded the same offsets first (a rebalance); this load never commits",
   HF_HIVE_SCHEMA: "a Hive table is missing or its columns differ from what the collector expects",
   HF_KAFKA_TOPIC: "a topic to consume does not exist",
   HF_KAFKA_CONSUME: "consuming from Kafka failed",

@@ -25,6 +25,7 @@
 import { HostflowError, isHostflowError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { ResolvedHiveSettings } from "../config/load.js";
+import { type Claim, LoadLostError, OffsetClaims, type Position } from "./claims.js";
 import { attemptId, commitStatement, emptyCounts, encodeLoad, type LoadUnit } from "./encode.js";
 import type { FileTable, PartPlace } from "./parquet.js";
 import { ParquetThread } from "./parquet-thread.js";
@@ -37,6 +38,7 @@ export type LoadPoint =
   | "before-files"
   | "mid-files"
   | "after-files"
+  | "mid-claims"
   | "mid-commit"
   | "after-commit";
 
@@ -207,6 +209,7 @@ class FileLoader implements Loader {
   readonly via = "files";
   readonly maxStatementBytes = undefined;
   private readonly parquet = new ParquetThread();
+  private readonly claims: OffsetClaims;
 
   constructor(
     private readonly store: HiveStore,
@@ -214,7 +217,9 @@ class FileLoader implements Loader {
     private readonly fs: WarehouseFs,
     private readonly root: string,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.claims = new OffsetClaims(fs, root);
+  }
 
   async recover(now = Date.now()): Promise<void> {
     const dir = `${this.root}/${INFLIGHT}`;
@@ -233,11 +238,32 @@ class FileLoader implements Loader {
         await this.fs.delete(path);
         continue;
       }
-      if (!old.includes(marker)) {
+      const { files, claim } = await this.readMarker(path);
+      if (claim !== undefined) {
+        // Complete: it owns its offsets for good, only its INSERT is missing (the run died
+        // between the two): finish it. Dead: it never commits. An old pending one is made dead.
+        const state = await this.claims.state(
+          claim,
+          `recover-${process.pid}`,
+          old.includes(marker),
+        );
+        if (state === "complete") {
+          await this.finishClaimed(claim);
+          await this.fs.delete(path);
+          this.logger.warn(
+            { attempt },
+            "committed a load attempt that had claimed its offsets but died before its commit",
+          );
+          continue;
+        }
+        if (state === "pending") {
+          waiting += 1;
+          continue;
+        }
+      } else if (!old.includes(marker)) {
         waiting += 1;
         continue;
       }
-      const files = await this.markerFiles(path);
       for (const file of files) await this.fs.delete(file);
       await this.fs.delete(path);
       removed += files.length;
@@ -301,6 +327,7 @@ class FileLoader implements Loader {
     }));
     const finals = placed.map(({ dir }) => `${dir}/${name}`);
     const marker = `${this.root}/${INFLIGHT}/${encodeURIComponent(id)}.json`;
+    const claim = this.claimOf(unit, id);
     await at?.("before-files");
     await this.fs.write(
       marker,
@@ -308,6 +335,7 @@ class FileLoader implements Loader {
         JSON.stringify({
           attempt: id,
           files: [...finals, ...placed.map(({ dir }) => `${dir}/${TMP_PREFIX}${name}`)],
+          ...(claim === undefined ? {} : { claim }),
         }),
       ),
     );
@@ -350,9 +378,10 @@ class FileLoader implements Loader {
     at: At | undefined,
   ): Promise<void> {
     await this.register(written.parts);
-    const commit = commitStatement(unit, this.store.database, this.store.specs, id);
-    if (commit === undefined) return;
-    const committing = this.store.execute(commit);
+    const claim = this.claimOf(unit, id);
+    if (claim === undefined) return;
+    if (!(await this.claim(claim, at))) return;
+    const committing = this.store.execute(claim.commit);
     at?.("mid-commit");
     await committing;
     await this.fs.delete(written.marker).catch((error: unknown) => {
@@ -361,6 +390,17 @@ class FileLoader implements Loader {
         "could not remove a committed load's marker (a later run does)",
       );
     });
+  }
+
+  /** The claim of an attempt: the positions it starts from, and its commit statement. */
+  private claimOf(unit: LoadUnit, id: string): Claim | undefined {
+    const commit = commitStatement(unit, this.store.database, this.store.specs, id);
+    if (commit === undefined) return undefined;
+    // A load that carries state only (partition -1) starts nowhere in Kafka.
+    const positions: Position[] = unit.offsets
+      .filter((o) => o.partition >= 0)
+      .map((o) => ({ topic: o.topic, partition: o.partition, offset: o.from }));
+    return { attempt: id, group: unit.groupId, positions, commit };
   }
 
   /**
@@ -383,17 +423,49 @@ class FileLoader implements Loader {
     }
   }
 
-  private async markerFiles(path: string): Promise<string[]> {
+  private async readMarker(path: string): Promise<{ files: string[]; claim?: Claim }> {
     try {
       const text = await this.fs.read(path);
-      const files = (JSON.parse(text) as { files?: unknown }).files;
-      return Array.isArray(files) ? files.filter((f): f is string => typeof f === "string") : [];
+      const { files, claim } = JSON.parse(text) as { files?: unknown; claim?: Claim };
+      return {
+        files: Array.isArray(files) ? files.filter((f): f is string => typeof f === "string") : [],
+        ...(claim?.positions?.length ? { claim } : {}),
+      };
     } catch (error) {
       if (isHostflowError(error) && error.retriable) throw error;
       // A marker cut short by a kill: its attempt had written no file yet.
-      return [];
+      return { files: [] };
     }
   }
+
+  /**
+   * Claims the positions the attempt starts from (claims.ts). Returns false when another attempt
+   * of the same load owns them (a retry after a commit whose answer was lost): that one is the
+   * load's commit. Throws LoadLostError when another load owns them, having finished that one.
+   */
+  private async claim(claim: Claim, at: At | undefined): Promise<boolean> {
+    if (claim.positions.length === 0) return true;
+    try {
+      await this.claims.claim(claim, at);
+      return true;
+    } catch (error) {
+      if (!(error instanceof LoadLostError) || error.winner === undefined) throw error;
+      await this.finishClaimed(error.winner);
+      if (loadOf(error.winner.attempt) === loadOf(claim.attempt)) return false;
+      throw error;
+    }
+  }
+
+  /** Runs a complete attempt's commit unless it is in `loads` already. */
+  private async finishClaimed(claim: Claim): Promise<void> {
+    const done = await this.store.committedAttempts([claim.attempt]);
+    if (!done.has(claim.attempt)) await this.store.execute(claim.commit);
+  }
+}
+
+/** The load of an attempt id (`<load id>#<attempt>`). */
+function loadOf(attempt: string): string {
+  return attempt.split("#")[0] ?? attempt;
 }
 
 /**

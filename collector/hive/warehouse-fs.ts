@@ -4,7 +4,18 @@
  * same host, or a shared mount). Paths are absolute paths on that file system.
  */
 import { constants } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, stat, utimes } from "node:fs/promises";
+import {
+  link,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+  utimes,
+} from "node:fs/promises";
 import path from "node:path";
 import { HostflowError } from "../../lib/errors.js";
 import { WebHdfs } from "../../lib/hdfs/webhdfs.js";
@@ -29,6 +40,13 @@ export interface WarehouseFs {
   write(file: string, data: Uint8Array): Promise<void>;
   /** Moves a file; false when the source is gone. */
   rename(from: string, to: string): Promise<boolean>;
+  /**
+   * Moves a file to a name that must not exist yet, atomically: true when it moved, false when
+   * `to` exists (then `from` stays). What offset claims are made of (claims.ts).
+   */
+  claim(from: string, to: string): Promise<boolean>;
+  /** A (small) file's text, or undefined when it does not exist. */
+  readIfAny(file: string): Promise<string | undefined>;
   /** Deletes a file or tree; false when there was nothing. */
   delete(target: string): Promise<boolean>;
   /** Sets a file's modification time (tests make a file look old with it). */
@@ -70,6 +88,19 @@ export class WebHdfsWarehouse implements WarehouseFs {
 
   rename(from: string, to: string): Promise<boolean> {
     return this.client.rename(from, to);
+  }
+
+  /**
+   * HDFS refuses a rename onto an existing file (the NameNode decides, one at a time). False
+   * also when the source is gone: the caller looks at the slot and writes its file again.
+   */
+  claim(from: string, to: string): Promise<boolean> {
+    return this.client.rename(from, to);
+  }
+
+  async readIfAny(file: string): Promise<string | undefined> {
+    if ((await this.client.status(file)) === undefined) return undefined;
+    return this.client.read(file);
   }
 
   delete(target: string): Promise<boolean> {
@@ -148,6 +179,27 @@ export class LocalWarehouse implements WarehouseFs {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
       throw this.error("rename", from, error);
+    }
+  }
+
+  /** link(2) fails with EEXIST when the name is taken: an exclusive rename in two steps. */
+  async claim(from: string, to: string): Promise<boolean> {
+    try {
+      await link(from, to);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw this.error("link", from, error);
+    }
+    await unlink(from).catch(() => undefined);
+    return true;
+  }
+
+  async readIfAny(file: string): Promise<string | undefined> {
+    try {
+      return await readFile(file, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw this.error("read", file, error);
     }
   }
 

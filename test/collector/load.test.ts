@@ -46,6 +46,8 @@ function failing(error: HostflowError): WarehouseFs {
     read: fail,
     write: fail,
     rename: fail,
+    claim: fail,
+    readIfAny: fail,
     delete: fail,
     touch: fail,
   };
@@ -190,6 +192,8 @@ function heldWarehouse() {
     mkdirs: (p) => local.mkdirs(p),
     read: (p) => local.read(p),
     rename: (a, b) => local.rename(a, b),
+    claim: (a, b) => local.claim(a, b),
+    readIfAny: (p) => local.readIfAny(p),
     delete: (p) => local.delete(p),
     touch: (p, ms) => local.touch(p, ms),
     write: async (p, data) => {
