@@ -7,6 +7,7 @@ import cron from "node-cron";
 import type { Argv } from "yargs";
 import { checkEndpoints, reportChecks, runCli } from "../lib/cli.js";
 import { ConfigError } from "../lib/config/issues.js";
+import { parseDuration } from "../lib/config/units.js";
 import { describeError } from "../lib/errors.js";
 import { createKafka, kafkaClientConfig } from "../lib/kafka.js";
 import { createLogger, type Logger, type LogLevel } from "../lib/log.js";
@@ -14,6 +15,13 @@ import { type LoadedCollectorConfig, loadCollectorConfig } from "./config/load.j
 import { startDashboard } from "./dashboard/server.js";
 import { HiveStore } from "./hive/store.js";
 import { acquireRunLock } from "./lock.js";
+import {
+  compactPoint,
+  formatCompaction,
+  formatRetention,
+  openCompactor,
+  retentionLimits,
+} from "./maintain.js";
 import { progressReporter } from "./progress.js";
 import { fleetReport, formatReport } from "./report.js";
 import { CRASH_POINTS, type CrashPoint, type RunSummary, runCollector } from "./run.js";
@@ -179,6 +187,74 @@ await runCli(
           }
           await schedule(argv.schedule, args, loaded, logger);
         },
+      )
+      .command(
+        "compact",
+        "rewrite day partitions that have many small files into a few large ones (exactly once; the files replaced go after maintenance.compact_grace)",
+        (a) =>
+          withConfig(a)
+            .option("dry-run", {
+              type: "boolean",
+              describe: "say what would be rewritten, change nothing",
+            })
+            .option("max-files", {
+              type: "number",
+              describe:
+                "compact a table's day partition above this many files (default maintenance.compact_max_files)",
+            })
+            .option("grace", {
+              type: "string",
+              describe:
+                "delete replaced files this long after (default maintenance.compact_grace, e.g. 10m; 0s: now)",
+            })
+            .check((argv) => {
+              if (argv.grace !== undefined && parseDuration(argv.grace) === undefined) {
+                throw new Error(`--grace ${argv.grace}: give a duration such as 10m or 0s`);
+              }
+              const max = argv["max-files"];
+              if (max !== undefined && !(Number.isInteger(max) && max >= 1)) {
+                throw new Error(`--max-files ${max}: give a whole number from 1`);
+              }
+              return true;
+            }),
+        (argv) =>
+          withStore(argv.config, async (config, store, logger) => {
+            const compactor = openCompactor(config, store, logger);
+            const at = compactPoint();
+            return formatCompaction(
+              await compactor.compact({
+                maxFiles: argv["max-files"] ?? config.maintenance.compact_max_files,
+                graceMs:
+                  argv.grace === undefined
+                    ? config.maintenance.compact_grace
+                    : (parseDuration(argv.grace) as number),
+                dryRun: argv["dry-run"] === true,
+                ...(at ? { at } : {}),
+              }),
+            );
+          }),
+      )
+      .command(
+        "retention",
+        "drop the day partitions older than maintenance.retention (per table) and delete their files; trim loads and streams to match",
+        (a) =>
+          withConfig(a).option("dry-run", {
+            type: "boolean",
+            describe: "list what would go, change nothing",
+          }),
+        (argv) =>
+          withStore(argv.config, async (config, store, logger) => {
+            const limits = retentionLimits(config);
+            if (Object.keys(limits).length === 0) {
+              return "retention: maintenance.retention sets no limit: every partition is kept";
+            }
+            const compactor = openCompactor(config, store, logger);
+            return formatRetention(
+              await compactor.retain(limits, config.gaps.state_days, {
+                dryRun: argv["dry-run"] === true,
+              }),
+            );
+          }),
       )
       .command(
         "status",

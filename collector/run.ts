@@ -20,6 +20,7 @@ import { type GapEvent, GapTracker, type StreamState } from "./gaps.js";
 import type { GapRow, OffsetRange, QuarantineRow, RawRow } from "./hive/encode.js";
 import { type Loader, type LoadPoint, openLoader, type PendingLoad } from "./hive/load.js";
 import { HiveStore } from "./hive/store.js";
+import { maintainAfterRun } from "./maintain.js";
 import { checkRecord, type RecordCheckOptions } from "./records.js";
 
 export type CrashPoint = "after-consume" | LoadPoint;
@@ -123,7 +124,9 @@ export async function runCollector(
           { level: options.logger.levelVal > 40 ? options.logger.level : "warn" },
         ),
       );
-      return await new CollectorRun(config, options, store, loader, kafka).run();
+      const summary = await new CollectorRun(config, options, store, loader, kafka).run();
+      if (summary.loads > 0) await maintainAfterRun(config, store, options.logger);
+      return summary;
     } finally {
       await loader.close();
     }

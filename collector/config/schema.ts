@@ -279,6 +279,47 @@ export const DashboardSettings = Strict(
   { default: {}, description: "the web dashboard (`dashboard` command)" },
 );
 
+const Keep = (what: string) =>
+  Type.Optional(
+    Duration({
+      description: `drop ${what} partitions (and delete their files) once wholly older than this; absent: keep them`,
+    }),
+  );
+
+export const MaintenanceSettings = Strict(
+  {
+    compact_after_run: Type.Boolean({
+      default: false,
+      description:
+        "after each run that loaded something, compact the day partitions that have more than compact_max_files files (the `compact` command, under a lock: one collector of a group at a time)",
+    }),
+    compact_max_files: Type.Integer({
+      minimum: 1,
+      default: 8,
+      description: "a table's day partition with more files than this is compacted",
+    }),
+    compact_grace: Duration({
+      default: "10m",
+      description:
+        "how long files that a compaction replaced stay (invisible) before they are deleted: longer than the slowest query",
+    }),
+    retention: Strict(
+      {
+        metrics: Keep("the metrics"),
+        raw: Keep("the raw samples'"),
+        quarantine: Keep("the quarantine's"),
+        gaps: Keep("the gaps'"),
+      },
+      {
+        default: {},
+        description:
+          "how long each table keeps its day partitions (`retention` command, and after each run when set); the bookkeeping (`loads`, `streams`) is trimmed to match",
+      },
+    ),
+  },
+  { default: {}, description: "small files and old partitions: compaction and retention" },
+);
+
 export const CollectorConfig = Strict(
   {
     kafka: KafkaSettings,
@@ -289,6 +330,7 @@ export const CollectorConfig = Strict(
     run: RunSettings,
     report: ReportSettings,
     dashboard: DashboardSettings,
+    maintenance: MaintenanceSettings,
   },
   { title: "hostflow collector config" },
 );
@@ -298,3 +340,4 @@ export type HiveSettingsConfig = Static<typeof HiveSettings>;
 export type HiveTablesConfig = Static<typeof HiveTables>;
 export type ReportSettingsConfig = Static<typeof ReportSettings>;
 export type DashboardSettingsConfig = Static<typeof DashboardSettings>;
+export type MaintenanceSettingsConfig = Static<typeof MaintenanceSettings>;

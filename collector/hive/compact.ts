@@ -1,0 +1,619 @@
+/**
+ * Compaction: a day partition that loads every minute fill with small files is rewritten into a
+ * few large ones, and the old ones become invisible in the same instant the new ones become
+ * visible, exactly once across a crash at any point.
+ *
+ * How, with nothing but plain (non-transactional) Hive tables: a row counts when its `load_id`
+ * is the smallest committed attempt of its load (tables.ts, committedLoads). A compaction gives
+ * the rows it copies a new attempt id of their own load, `<load>#0<code>`, which sorts before
+ * every load's own attempts (`#1`, `#2`, …) and before every earlier compaction's (the code
+ * counts down with time). So:
+ * 1. Hive copies the chosen loads' visible rows, in every table and partition they have rows in,
+ *    with `INSERT INTO … SELECT`, under the new ids: nothing counts them yet.
+ * 2. The new files are renamed `compact-<code>-<n>`, so that a later compaction knows them.
+ * 3. One `INSERT INTO loads VALUES` (one file: atomic for every reader) adds the new attempts'
+ *    rows; from that statement on, each of those loads counts its copy, and its old files count
+ *    nowhere. A query sees the old rows or the new ones, never both, never neither.
+ * 4. Files no longer counted are deleted once `compact_grace` has passed since the commit that
+ *    replaced them (a query planned before it may still read them).
+ * A crash before 3 leaves copies that never count (removed after ORPHAN_GRACE_MS); after 3, old
+ * files that a later compaction deletes. Loads go on meanwhile: rows they commit during a
+ * compaction keep their own attempt (only the loads chosen at the start switch).
+ * One compaction at a time: a lock file in `_hostflow`, taken over when an hour old.
+ */
+import os from "node:os";
+import { HostflowError } from "../../lib/errors.js";
+import type { Logger } from "../../lib/log.js";
+import type { ResolvedHiveSettings } from "../config/load.js";
+import { CLAIMS } from "./claims.js";
+import { ORPHAN_GRACE_MS } from "./load.js";
+import { FILE_TABLES, type FileTable } from "./parquet.js";
+import { type HiveStore, sqlString } from "./store.js";
+import { committedLoads, tableLocation, tablesRoot } from "./tables.js";
+import { fsPath, type WarehouseFs } from "./warehouse-fs.js";
+
+/** Points where a test kills a compaction (HOSTFLOW_CRASH_AT). */
+export type CompactPoint = "after-copy" | "after-rename" | "mid-commit";
+export const COMPACT_POINTS: readonly CompactPoint[] = ["after-copy", "after-rename", "mid-commit"];
+
+const LOCK = "_hostflow/compact.lock";
+const CLAIM_KEEP_MS = 24 * 60 * 60_000;
+const LOCK_STALE_MS = 60 * 60_000;
+/** Codes count down with time: a later compaction's ids sort first. */
+const CODE_BASE = 9_999_999_999_999;
+
+export interface CompactOptions {
+  maxFiles: number;
+  graceMs: number;
+  dryRun?: boolean;
+  now?: number;
+  at?: (point: CompactPoint) => void | Promise<void>;
+}
+
+/** One table's day partition (all its hours, for raw samples). */
+export interface DayFiles {
+  table: string;
+  day: string;
+  /** Files whose rows count. */
+  live: number;
+  /** Files no longer (or not yet) counted. */
+  dead: number;
+}
+
+export interface CompactResult {
+  dryRun: boolean;
+  before: DayFiles[];
+  after: DayFiles[];
+  /** Days rewritten, and how many loads switched to the copy. */
+  days: string[];
+  loads: number;
+  copied: number;
+  deleted: number;
+  /** Offset claims deleted (a day old, below where the loads end). */
+  claims?: number;
+  /** Set when another compaction held the lock: nothing was done. */
+  busy?: string;
+}
+
+/** Per table, the age past which a day partition goes (ms); absent: kept. */
+export type RetentionLimits = Partial<Record<"metrics" | "raw" | "quarantine" | "gaps", number>>;
+
+export interface RetentionResult {
+  dryRun: boolean;
+  /** Day partitions dropped (or that would be), with their files. */
+  dropped: { table: string; day: string; files: number }[];
+  /** Rows of `loads` before and after (undefined: not trimmed, and why). */
+  loads: { before: number; after: number } | { kept: string };
+  busy?: string;
+}
+
+const DAY_MS = 86_400_000;
+/** The first instant after day `YYYY-MM-DD` (UTC). */
+const dayEnd = (day: string) => Date.parse(`${day}T00:00:00Z`) + DAY_MS;
+
+type Kind = "regular" | "compact" | "other";
+
+interface WFile {
+  kind: FileTable;
+  day: string;
+  /** `day='…'` or `day='…', hour='…'`. */
+  spec: string;
+  folder: string;
+  name: string;
+  mtime: number;
+  class: Kind;
+  /** The attempt of a load's own file; the code of a compaction's. */
+  attempt?: string;
+  code?: string;
+}
+
+const loadOf = (id: string) => id.split("#")[0] ?? id;
+const codeOf = (id: string): string | undefined => {
+  const suffix = id.split("#")[1];
+  return suffix?.startsWith("0") ? suffix.slice(1) : undefined;
+};
+
+export class Compactor {
+  private readonly root: string;
+
+  constructor(
+    private readonly store: HiveStore,
+    private readonly settings: ResolvedHiveSettings,
+    private readonly fs: WarehouseFs,
+    private readonly logger: Logger,
+  ) {
+    this.root = fsPath(tablesRoot(settings));
+  }
+
+  async compact(options: CompactOptions): Promise<CompactResult> {
+    const now = options.now ?? Date.now();
+    const lock = options.dryRun ? undefined : await this.lock(now);
+    if (typeof lock === "string") {
+      return {
+        dryRun: false,
+        before: [],
+        after: [],
+        days: [],
+        loads: 0,
+        copied: 0,
+        deleted: 0,
+        busy: lock,
+      };
+    }
+    try {
+      return await this.compactLocked(options, now);
+    } finally {
+      if (lock) await this.fs.delete(`${this.root}/${LOCK}`).catch(() => undefined);
+    }
+  }
+
+  private async compactLocked(options: CompactOptions, now: number): Promise<CompactResult> {
+    let files = await this.listFiles();
+    let state = await this.visibility();
+    const before = this.count(files, state);
+    // Days where a table has too many counted files.
+    const crowded = new Set(before.filter((d) => d.live > options.maxFiles).map((d) => d.day));
+    const result: CompactResult = {
+      dryRun: options.dryRun === true,
+      before,
+      after: before,
+      days: [...crowded].sort(),
+      loads: 0,
+      copied: 0,
+      deleted: 0,
+    };
+    if (crowded.size > 0) {
+      // The loads' own files in those days; earlier compactions' too once they pile up.
+      const attempts = new Set<string>();
+      const codes = new Set<string>();
+      const compacts = new Map<string, number>();
+      for (const f of files) {
+        if (!crowded.has(f.day) || !this.isLive(f, state)) continue;
+        if (f.class === "regular") attempts.add(f.attempt as string);
+        else compacts.set(`${f.kind}/${f.day}`, (compacts.get(`${f.kind}/${f.day}`) ?? 0) + 1);
+      }
+      const merge = [...compacts.values()].some((n) => n >= Math.max(2, options.maxFiles / 2));
+      if (merge) {
+        for (const f of files) {
+          if (crowded.has(f.day) && f.class === "compact" && this.isLive(f, state))
+            codes.add(f.code as string);
+        }
+      }
+      if (!options.dryRun && (attempts.size > 0 || codes.size > 0)) {
+        const { loads, copied } = await this.rewrite(files, attempts, codes, now, options);
+        result.loads = loads;
+        result.copied = copied;
+        files = await this.listFiles();
+        state = await this.visibility();
+      } else {
+        result.loads = attempts.size + codes.size;
+      }
+    }
+    if (!options.dryRun) {
+      result.deleted = await this.collect(files, state, now, options.graceMs);
+      result.claims = await this.pruneClaims(now);
+      if (result.deleted > 0) {
+        files = await this.listFiles();
+        await this.refresh(files);
+      }
+      result.after = this.count(files, state);
+    }
+    return result;
+  }
+
+  /**
+   * Drops each table's day partitions that are wholly older than its limit (never a younger
+   * one), deletes their folders (the tables are external: DROP PARTITION keeps the files), drops
+   * `streams` days older than the state the runs read (`state_days`), and rewrites `loads`
+   * without the rows of loads whose data is gone (when every table has a limit), keeping each
+   * Kafka partition's latest row, which is where the next run starts.
+   */
+  async retain(
+    limits: RetentionLimits,
+    stateDays: number,
+    options: { dryRun?: boolean; now?: number },
+  ): Promise<RetentionResult> {
+    const now = options.now ?? Date.now();
+    const lock = options.dryRun ? undefined : await this.lock(now);
+    if (typeof lock === "string")
+      return { dryRun: false, dropped: [], loads: { kept: lock }, busy: lock };
+    try {
+      const result: RetentionResult = {
+        dryRun: options.dryRun === true,
+        dropped: [],
+        loads: { kept: "" },
+      };
+      const files = await this.listFiles();
+      const db = this.store.database;
+      const ages: [FileTable, number | undefined][] = [
+        ["metrics", limits.metrics],
+        ["raw", limits.raw],
+        ["quarantine", limits.quarantine],
+        ["gaps", limits.gaps],
+        ["streams", (stateDays + 1) * DAY_MS],
+      ];
+      for (const [kind, limit] of ages) {
+        if (limit === undefined) continue;
+        const spec = this.store.specs[kind];
+        const location = fsPath(tableLocation(this.settings, spec));
+        const { rows } = await this.store.query<Record<string, string>>(
+          `SHOW PARTITIONS ${db}.${spec.name}`,
+        );
+        const days = new Set<string>();
+        for (const row of rows) {
+          const m = /day=(\d{4}-\d{2}-\d{2})/.exec(String(Object.values(row)[0] ?? ""));
+          if (m) days.add(m[1] as string);
+        }
+        for (const e of (await this.fs.list(location)) ?? []) {
+          if (e.directory && /^day=\d{4}-\d{2}-\d{2}$/.test(e.name)) days.add(e.name.slice(4));
+        }
+        for (const day of [...days].sort()) {
+          if (dayEnd(day) > now - limit) continue;
+          const count = files.filter((f) => f.kind === kind && f.day === day).length;
+          result.dropped.push({ table: spec.name, day, files: count });
+          if (options.dryRun) continue;
+          await this.store.execute(
+            `ALTER TABLE ${db}.${spec.name} DROP IF EXISTS PARTITION (day='${day}')`,
+          );
+          await this.fs.delete(`${location}/day=${day}`);
+        }
+      }
+      const used = ["metrics", "quarantine", "gaps", ...(this.keepsRaw ? ["raw"] : [])] as const;
+      const unlimited = used.filter((k) => limits[k as keyof RetentionLimits] === undefined);
+      if (unlimited.length > 0) {
+        result.loads = { kept: `kept whole: ${unlimited.join(", ")} has no retention limit` };
+      } else {
+        const longest = Math.max(...used.map((k) => limits[k as keyof RetentionLimits] as number));
+        result.loads = await this.rewriteLoads(now - longest - DAY_MS, options.dryRun === true);
+      }
+      if (result.dropped.length > 0) {
+        this.logger.info(
+          { partitions: result.dropped.length },
+          `retention: ${options.dryRun ? "would drop" : "dropped"} ${result.dropped.length} day partitions`,
+        );
+      }
+      return result;
+    } finally {
+      if (lock) await this.fs.delete(`${this.root}/${LOCK}`).catch(() => undefined);
+    }
+  }
+
+  /** Whether raw samples are kept (their table then needs a limit before `loads` is trimmed). */
+  keepsRaw = false;
+
+  /**
+   * Rewrites `loads` into one file: without duplicates, and (with `before`) without the rows of
+   * loads committed before it, except each Kafka partition's latest. The new file is written
+   * before the old ones are deleted (a reader sees rows twice for a moment, which every query of
+   * `loads` counts once); rows committed meanwhile are in files not deleted.
+   */
+  async rewriteLoads(
+    before: number | undefined,
+    dryRun: boolean,
+  ): Promise<{ before: number; after: number }> {
+    const db = this.store.database;
+    const loads = this.store.specs.loads;
+    const location = fsPath(tableLocation(this.settings, loads));
+    const old = ((await this.fs.list(location)) ?? []).filter(
+      (e) => !e.directory && !e.name.startsWith("_") && !e.name.startsWith("."),
+    );
+    const cols = loads.columns.map((c) => c.name);
+    const keep =
+      `SELECT DISTINCT ${cols.join(", ")} FROM (SELECT l.*, ROW_NUMBER() OVER (PARTITION BY l.group_id, l.topic, l.kafka_partition ORDER BY l.next_offset DESC) AS rn FROM ${db}.${loads.name} l) t` +
+      (before === undefined ? "" : ` WHERE t.loaded_at >= ${Math.floor(before)} OR t.rn = 1`);
+    const count = async (sql: string) =>
+      Number(
+        (await this.store.query<{ n: number }>(`SELECT COUNT(*) AS n FROM (${sql}) x`)).rows[0]
+          ?.n ?? 0,
+      );
+    const total = await count(`SELECT * FROM ${db}.${loads.name}`);
+    if (dryRun) return { before: total, after: await count(keep) };
+    await this.store.execute(`INSERT INTO TABLE ${db}.${loads.name} ${keep}`);
+    for (const e of old) await this.fs.delete(`${location}/${e.name}`);
+    return { before: total, after: await count(`SELECT * FROM ${db}.${loads.name}`) };
+  }
+
+  /** Copies the chosen loads' rows under new ids, names the new files, and commits. */
+  private async rewrite(
+    files: WFile[],
+    attempts: Set<string>,
+    codes: Set<string>,
+    now: number,
+    options: CompactOptions,
+  ): Promise<{ loads: number; copied: number }> {
+    const code =
+      String(CODE_BASE - now).padStart(13, "0") + String(Math.floor(Math.random() * 90) + 10);
+    const db = this.store.database;
+    const specs = this.store.specs;
+    const committed = committedLoads(db, specs.loads.name);
+    const chosen = (col: string) =>
+      [
+        attempts.size > 0
+          ? `${col} IN (${[...attempts].map((a) => `'${sqlString(a)}'`).join(", ")})`
+          : "",
+        codes.size > 0
+          ? `split(${col}, '#')[1] IN (${[...codes].map((c) => `'0${c}'`).join(", ")})`
+          : "",
+      ]
+        .filter((x) => x !== "")
+        .join(" OR ");
+    const mine = (f: WFile) =>
+      (f.class === "regular" && attempts.has(f.attempt as string)) ||
+      (f.class === "compact" && codes.has(f.code as string));
+    const touched = new Map<FileTable, Set<string>>();
+    for (const f of files) {
+      if (!mine(f)) continue;
+      const days = touched.get(f.kind) ?? new Set<string>();
+      days.add(f.day);
+      touched.set(f.kind, days);
+    }
+    const newId = `concat(split(b.load_id, '#')[0], '#0${code}')`;
+    for (const [kind, days] of touched) {
+      const spec = specs[kind];
+      const cols = spec.columns.map((c) =>
+        c.name === "load_id" ? `${newId} AS load_id` : `b.${c.name}`,
+      );
+      const parts = spec.partitions.map((p) => p.name);
+      await this.store.execute(
+        `INSERT INTO TABLE ${db}.${spec.name} PARTITION (${parts.join(", ")}) ` +
+          `SELECT ${[...cols, ...parts.map((p) => `b.${p}`)].join(", ")} FROM ${db}.${spec.name} b ` +
+          `LEFT SEMI JOIN ${committed} c ON (b.load_id = c.load_id) ` +
+          `WHERE b.day IN (${[...days].map((d) => `'${d}'`).join(", ")}) AND (${chosen("b.load_id")})`,
+      );
+    }
+    await options.at?.("after-copy");
+    // Hive names its files itself (000000_0, …): each new one in those folders is this copy's.
+    let copied = 0;
+    for (const f of await this.listFiles()) {
+      if (f.class !== "other" || !touched.get(f.kind)?.has(f.day)) continue;
+      const target = `${f.folder}/compact-${code}-${copied}`;
+      if (await this.fs.rename(`${f.folder}/${f.name}`, target)) copied += 1;
+    }
+    await options.at?.("after-rename");
+    const loads = specs.loads;
+    const { rows } = await this.store.query<Record<string, unknown>>(
+      `SELECT ${loads.columns.map((c) => `l.${c.name}`).join(", ")} FROM ${db}.${loads.name} l ` +
+        `LEFT SEMI JOIN ${committed} c ON (l.load_id = c.load_id) WHERE ${chosen("l.load_id")}`,
+    );
+    const collector = `compact ${os.hostname()}/${process.pid}`;
+    const values = rows.map((row) => {
+      const cells = loads.columns.map((c) => {
+        if (c.name === "load_id")
+          return `'${sqlString(`${loadOf(String(row.load_id))}#0${code}`)}'`;
+        if (c.name === "loaded_at") return String(now);
+        if (c.name === "collector") return `'${sqlString(collector)}'`;
+        const v = row[c.name];
+        if (v === null || v === undefined) return "NULL";
+        return c.type === "STRING" ? `'${sqlString(String(v))}'` : String(Number(v));
+      });
+      return `(${cells.join(", ")})`;
+    });
+    if (values.length === 0) return { loads: 0, copied };
+    const commit = this.store.execute(
+      `INSERT INTO TABLE ${db}.${loads.name} VALUES ${values.join(", ")}`,
+    );
+    if (options.at) setTimeout(() => options.at?.("mid-commit"), 300);
+    await commit;
+    const switched = new Set(rows.map((r) => loadOf(String(r.load_id)))).size;
+    this.logger.info(
+      { code, loads: switched, files: copied },
+      `compacted ${switched} loads into ${copied} files`,
+    );
+    await this.refresh(await this.listFiles());
+    return { loads: switched, copied };
+  }
+
+  /**
+   * Deletes offset claims (claims.ts) of positions below where each partition's loads end, once
+   * a day old: no run can still be about to claim them (a run that stood still for a day would
+   * find its slot free again, so a day is the bound hostflow assumes; ORPHAN_GRACE_MS is an hour).
+   */
+  async pruneClaims(now: number): Promise<number> {
+    const db = this.store.database;
+    const { rows } = await this.store.query<{ g: string; t: string; p: number; n: number }>(
+      `SELECT group_id AS g, topic AS t, kafka_partition AS p, MAX(next_offset) AS n FROM ${db}.${this.store.specs.loads.name} ` +
+        "WHERE kafka_partition >= 0 GROUP BY group_id, topic, kafka_partition",
+    );
+    let deleted = 0;
+    for (const r of rows) {
+      const dir = `${this.root}/${CLAIMS}/${encodeURIComponent(r.g)}/${encodeURIComponent(r.t)}/${r.p}`;
+      for (const e of (await this.fs.list(dir)) ?? []) {
+        const offset = Number(/^(\d+)~\d+\.json$/.exec(e.name)?.[1] ?? Number.NaN);
+        const stale = e.name.startsWith("_tmp.") || offset < Number(r.n);
+        if (
+          stale &&
+          now - e.modificationTime >= CLAIM_KEEP_MS &&
+          (await this.fs.delete(`${dir}/${e.name}`))
+        )
+          deleted += 1;
+      }
+    }
+    return deleted;
+  }
+
+  /** Deletes files that count nowhere: replaced ones after the grace, orphans after an hour. */
+  private async collect(
+    files: WFile[],
+    state: Visibility,
+    now: number,
+    graceMs: number,
+  ): Promise<number> {
+    let deleted = 0;
+    for (const f of files) {
+      if (this.isLive(f, state)) continue;
+      let garbage = false;
+      if (f.class === "regular") {
+        // Only a compaction's copy (which sorts first for good) makes a load's file garbage.
+        const v = state.visible.get(loadOf(f.attempt as string));
+        garbage = v !== undefined && codeOf(v.id) !== undefined && now - v.at >= graceMs;
+      } else if (f.class === "compact" && state.codeLoads.has(f.code as string)) {
+        const loads = state.codeLoads.get(f.code as string) as string[];
+        garbage = loads.every((l) => {
+          const v = state.visible.get(l);
+          return v === undefined || now - v.at >= graceMs;
+        });
+      } else {
+        garbage = now - f.mtime >= ORPHAN_GRACE_MS;
+      }
+      if (garbage && (await this.fs.delete(`${f.folder}/${f.name}`))) deleted += 1;
+    }
+    if (deleted > 0)
+      this.logger.info({ files: deleted }, `deleted ${deleted} files that no longer count`);
+    return deleted;
+  }
+
+  private isLive(f: WFile, state: Visibility): boolean {
+    if (f.class === "regular")
+      return state.visible.get(loadOf(f.attempt as string))?.id === f.attempt;
+    if (f.class === "compact") return state.liveCodes.has(f.code as string);
+    return false;
+  }
+
+  private count(files: WFile[], state: Visibility): DayFiles[] {
+    const by = new Map<string, DayFiles>();
+    for (const f of files) {
+      const table = this.store.specs[f.kind].name;
+      const key = `${table}/${f.day}`;
+      const entry = by.get(key) ?? { table, day: f.day, live: 0, dead: 0 };
+      if (this.isLive(f, state)) entry.live += 1;
+      else entry.dead += 1;
+      by.set(key, entry);
+    }
+    return [...by.values()].sort((a, b) =>
+      a.table === b.table ? (a.day < b.day ? -1 : 1) : a.table < b.table ? -1 : 1,
+    );
+  }
+
+  /** Which attempt of each load counts, since when; and which loads each compaction copied. */
+  private async visibility(): Promise<Visibility> {
+    const db = this.store.database;
+    const loads = this.store.specs.loads.name;
+    const { rows } = await this.store.query<{ load_id: string; at: number }>(
+      `SELECT l.load_id AS load_id, MAX(l.loaded_at) AS at FROM ${db}.${loads} l ` +
+        `LEFT SEMI JOIN ${committedLoads(db, loads)} c ON (l.load_id = c.load_id) GROUP BY l.load_id`,
+    );
+    const visible = new Map<string, { id: string; at: number }>();
+    const liveCodes = new Set<string>();
+    for (const r of rows) {
+      visible.set(loadOf(r.load_id), { id: r.load_id, at: Number(r.at) });
+      const code = codeOf(r.load_id);
+      if (code !== undefined) liveCodes.add(code);
+    }
+    const copies = await this.store.query<{ load_id: string }>(
+      `SELECT DISTINCT load_id FROM ${db}.${loads} WHERE split(load_id, '#')[1] LIKE '0%'`,
+    );
+    const codeLoads = new Map<string, string[]>();
+    for (const r of copies.rows) {
+      const code = codeOf(r.load_id) as string;
+      const list = codeLoads.get(code) ?? [];
+      list.push(loadOf(r.load_id));
+      codeLoads.set(code, list);
+    }
+    return { visible, liveCodes, codeLoads };
+  }
+
+  /** Every file of the tables' partition folders (hidden names left out). */
+  private async listFiles(): Promise<WFile[]> {
+    const out: WFile[] = [];
+    for (const kind of FILE_TABLES) {
+      const spec = this.store.specs[kind];
+      const location = fsPath(tableLocation(this.settings, spec));
+      const days = ((await this.fs.list(location)) ?? []).filter(
+        (e) => e.directory && e.name.startsWith("day="),
+      );
+      for (const dayDir of days) {
+        const day = dayDir.name.slice(4);
+        const folders: { folder: string; spec: string }[] = [];
+        if (spec.partitions.length > 1) {
+          for (const hour of (await this.fs.list(`${location}/${dayDir.name}`)) ?? []) {
+            if (hour.directory && hour.name.startsWith("hour=")) {
+              folders.push({
+                folder: `${location}/${dayDir.name}/${hour.name}`,
+                spec: `day='${day}', hour='${hour.name.slice(5)}'`,
+              });
+            }
+          }
+        } else folders.push({ folder: `${location}/${dayDir.name}`, spec: `day='${day}'` });
+        for (const { folder, spec: partSpec } of folders) {
+          for (const e of (await this.fs.list(folder)) ?? []) {
+            if (e.directory || e.name.startsWith("_") || e.name.startsWith(".")) continue;
+            const compact = /^compact-(\d+)-\d+$/.exec(e.name);
+            const regular = !compact && e.name.endsWith(".parquet") && e.name.includes("#");
+            out.push({
+              kind,
+              day,
+              spec: partSpec,
+              folder,
+              name: e.name,
+              mtime: e.modificationTime,
+              class: compact ? "compact" : regular ? "regular" : "other",
+              ...(compact ? { code: compact[1] as string } : {}),
+              ...(regular ? { attempt: e.name.slice(0, -".parquet".length) } : {}),
+            });
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Partitions named again: Spark's Thrift Server lists a table's files anew (Hive reads them per query). */
+  private async refresh(files: WFile[]): Promise<void> {
+    const byTable = new Map<FileTable, Set<string>>();
+    for (const f of files) {
+      const specs = byTable.get(f.kind) ?? new Set<string>();
+      specs.add(f.spec);
+      byTable.set(f.kind, specs);
+    }
+    for (const [kind, specs] of byTable) {
+      await this.store.execute(
+        `ALTER TABLE ${this.store.database}.${this.store.specs[kind].name} ADD IF NOT EXISTS ${[
+          ...specs,
+        ]
+          .map((s) => `PARTITION (${s})`)
+          .join(" ")}`,
+      );
+    }
+  }
+
+  /** Takes the lock; a string says who holds it. */
+  private async lock(now: number): Promise<true | string> {
+    const path = `${this.root}/${LOCK}`;
+    const me = JSON.stringify({ host: os.hostname(), pid: process.pid, at: now });
+    await this.fs.mkdirs(`${this.root}/_hostflow`);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await this.fs.write(path, Buffer.from(me));
+        return true;
+      } catch (error) {
+        const text = await this.fs.readIfAny(path).catch(() => undefined);
+        if (text === undefined) {
+          if (attempt === 0) continue;
+          throw error;
+        }
+        let holder: { host?: string; pid?: number; at?: number } = {};
+        try {
+          holder = JSON.parse(text);
+        } catch {
+          // cut short by a kill: stale
+        }
+        const since = holder.at ?? 0;
+        if (now - since < LOCK_STALE_MS) {
+          return `another compaction (${holder.host}/${holder.pid}, since ${new Date(since).toISOString()}) holds ${path}`;
+        }
+        this.logger.warn({ holder }, `taking over a compaction lock older than an hour: ${path}`);
+        await this.fs.delete(path);
+      }
+    }
+    throw new HostflowError("HF_WAREHOUSE", `could not take the compaction lock ${path}`);
+  }
+}
+
+interface Visibility {
+  /** Load → the attempt that counts, and when it was committed. */
+  visible: Map<string, { id: string; at: number }>;
+  /** Compaction codes some load counts. */
+  liveCodes: Set<string>;
+  /** Compaction code → the loads it copied (committed). */
+  codeLoads: Map<string, string[]>;
+}
