@@ -252,6 +252,7 @@ await runCli(
             return formatRetention(
               await compactor.retain(limits, config.gaps.state_days, {
                 dryRun: argv["dry-run"] === true,
+                graceMs: config.maintenance.compact_grace,
               }),
             );
           }),

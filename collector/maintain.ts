@@ -56,7 +56,7 @@ export async function maintainAfterRun(
   try {
     const compactor = openCompactor(config, store, logger);
     if (Object.keys(limits).length > 0) {
-      const r = await compactor.retain(limits, config.gaps.state_days, {});
+      const r = await compactor.retain(limits, config.gaps.state_days, { graceMs: compact_grace });
       if (r.busy === undefined && r.dropped.length > 0) logger.info(formatRetention(r));
     }
     if (compact_after_run) {
@@ -86,7 +86,7 @@ export function formatCompaction(r: CompactResult): string {
   const lines = [
     r.dryRun
       ? `compact (dry run): ${r.days.length === 0 ? "no day partition has too many files" : `would rewrite ${r.days.join(", ")} (${r.loads} loads' files)`}`
-      : `compact: ${r.days.length === 0 ? "no day partition had too many files" : `rewrote ${r.days.join(", ")}: ${r.loads} loads into ${r.copied} files`}; ${r.deleted} replaced files deleted`,
+      : `compact: ${r.days.length === 0 ? "no day partition had too many files" : `rewrote ${r.days.join(", ")}: ${r.loads} loads into ${r.copied} files`}; ${r.deleted} replaced files deleted${r.loadsRewritten ? "; loads rewritten into one file" : ""}`,
     "table                     day          files before (counted/not)   after (counted/not)",
   ];
   const after = new Map(r.after.map((d) => [`${d.table}/${d.day}`, d]));

@@ -5,9 +5,11 @@
  * `fleetReport` gathers the data (three Hive statements, whatever the fleet's size) and
  * `formatReport` turns it into text, so that a dashboard can reuse the first.
  */
+
 import type { ResolvedCollectorConfig } from "./config/load.js";
 import type { ReportSettingsConfig } from "./config/schema.js";
 import type { HiveStore } from "./hive/store.js";
+import { NOT_A_COPY } from "./hive/tables.js";
 import { formatAgo, formatDuration, formatTable } from "./table-format.js";
 
 export interface HostHealth {
@@ -88,7 +90,7 @@ export async function fleetReport(
   const signals = await store.query<SignalRow>(signalQuery(config, store.database, now));
   const gaps = await store.query<GapQueryRow>(gapQuery(config, store.database, now));
   const loads = await store.query<{ last_load: number | null }>(
-    `SELECT MAX(loaded_at) AS last_load FROM ${store.database}.${store.specs.loads.name}`,
+    `SELECT MAX(loaded_at) AS last_load FROM ${store.database}.${store.specs.loads.name} WHERE ${NOT_A_COPY}`,
   );
 
   const gapsByHost = new Map<string, number>();

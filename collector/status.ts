@@ -2,10 +2,12 @@
  * Where the collector stands per Kafka partition: the end offset Kafka has, the offset Hive has
  * loaded up to (the `loads` table is the truth, not Kafka's committed offsets), and the lag.
  */
+
 import type { Kafka } from "kafkajs";
 import { HostflowError, isHostflowError } from "../lib/errors.js";
 import type { ResolvedCollectorConfig } from "./config/load.js";
 import { type HiveStore, sqlString } from "./hive/store.js";
+import { NOT_A_COPY } from "./hive/tables.js";
 import { formatAgo, formatTable, type TableRow } from "./table-format.js";
 
 export interface PartitionStatus {
@@ -67,7 +69,7 @@ async function loadedPartitions(
   }>(
     `SELECT topic, kafka_partition, MAX(next_offset) AS next_offset, MAX(loaded_at) AS last_load ` +
       `FROM ${store.database}.${store.specs.loads.name} ` +
-      `WHERE group_id = '${sqlString(config.kafka.group_id)}' AND kafka_partition >= 0 AND topic IN (${topics}) ` +
+      `WHERE group_id = '${sqlString(config.kafka.group_id)}' AND kafka_partition >= 0 AND topic IN (${topics}) AND ${NOT_A_COPY} ` +
       `GROUP BY topic, kafka_partition`,
   );
   return new Map(

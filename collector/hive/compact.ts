@@ -10,7 +10,9 @@
  * counts down with time). So:
  * 1. Hive copies the chosen loads' visible rows, in every table and partition they have rows in,
  *    with `INSERT INTO … SELECT`, under the new ids: nothing counts them yet.
- * 2. The new files are renamed `compact-<code>-<n>`, so that a later compaction knows them.
+ * 2. A marker (`_hostflow/compactions/<code>.json`) lists the new files (Hive names them
+ *    itself; they are not renamed: a query planned meanwhile may be reading them), so that a
+ *    later compaction knows them.
  * 3. One `INSERT INTO loads VALUES` (one file: atomic for every reader) adds the new attempts'
  *    rows; from that statement on, each of those loads counts its copy, and its old files count
  *    nowhere. A query sees the old rows or the new ones, never both, never neither.
@@ -33,8 +35,9 @@ import { committedLoads, tableLocation, tablesRoot } from "./tables.js";
 import { fsPath, type WarehouseFs } from "./warehouse-fs.js";
 
 /** Points where a test kills a compaction (HOSTFLOW_CRASH_AT). */
-export type CompactPoint = "after-copy" | "after-rename" | "mid-commit";
-export const COMPACT_POINTS: readonly CompactPoint[] = ["after-copy", "after-rename", "mid-commit"];
+export type CompactPoint = "after-copy" | "after-marker" | "mid-commit";
+export const COMPACT_POINTS: readonly CompactPoint[] = ["after-copy", "after-marker", "mid-commit"];
+const MARKERS = "_hostflow/compactions";
 
 const LOCK = "_hostflow/compact.lock";
 const CLAIM_KEEP_MS = 24 * 60 * 60_000;
@@ -69,6 +72,8 @@ export interface CompactResult {
   loads: number;
   copied: number;
   deleted: number;
+  /** Whether `loads` was rewritten into one file (its old files go after the grace). */
+  loadsRewritten?: boolean;
   /** Offset claims deleted (a day old, below where the loads end). */
   claims?: number;
   /** Set when another compaction held the lock: nothing was done. */
@@ -191,9 +196,18 @@ export class Compactor {
     }
     if (!options.dryRun) {
       result.deleted = await this.collect(files, state, now, options.graceMs);
+      // `loads` gets a file per commit: rewritten into one when it has many.
+      if (!(await this.finishLoadsRewrite(options.graceMs, now))) {
+        if ((await this.loadsFiles()).length > 4 * options.maxFiles) {
+          await this.rewriteLoads(undefined, false);
+          result.loadsRewritten = true;
+          if (options.graceMs === 0) await this.finishLoadsRewrite(0, Date.now());
+        }
+      }
       result.claims = await this.pruneClaims(now);
       if (result.deleted > 0) {
         files = await this.listFiles();
+        await this.dropMarkers(files);
         await this.refresh(files);
       }
       result.after = this.count(files, state);
@@ -211,9 +225,10 @@ export class Compactor {
   async retain(
     limits: RetentionLimits,
     stateDays: number,
-    options: { dryRun?: boolean; now?: number },
+    options: { dryRun?: boolean; now?: number; graceMs?: number },
   ): Promise<RetentionResult> {
     const now = options.now ?? Date.now();
+    const graceMs = options.graceMs ?? 10 * 60_000;
     const lock = options.dryRun ? undefined : await this.lock(now);
     if (typeof lock === "string")
       return { dryRun: false, dropped: [], loads: { kept: lock }, busy: lock };
@@ -264,7 +279,11 @@ export class Compactor {
         result.loads = { kept: `kept whole: ${unlimited.join(", ")} has no retention limit` };
       } else {
         const longest = Math.max(...used.map((k) => limits[k as keyof RetentionLimits] as number));
-        result.loads = await this.rewriteLoads(now - longest - DAY_MS, options.dryRun === true);
+        const waiting = !options.dryRun && (await this.finishLoadsRewrite(graceMs, now));
+        result.loads = waiting
+          ? { kept: "an earlier rewrite's files are still waiting for their grace" }
+          : await this.rewriteLoads(now - longest - DAY_MS, options.dryRun === true);
+        if (!options.dryRun && graceMs === 0) await this.finishLoadsRewrite(0, Date.now());
       }
       if (result.dropped.length > 0) {
         this.logger.info(
@@ -281,11 +300,46 @@ export class Compactor {
   /** Whether raw samples are kept (their table then needs a limit before `loads` is trimmed). */
   keepsRaw = false;
 
+  private get loadsMarker(): string {
+    return `${this.root}/_hostflow/loads-rewrite.json`;
+  }
+
+  private loadsLocation(): string {
+    return fsPath(tableLocation(this.settings, this.store.specs.loads));
+  }
+
+  private async loadsFiles(): Promise<string[]> {
+    const list = (await this.fs.list(this.loadsLocation())) ?? [];
+    return list.filter((e) => !e.directory && !/^[_.]/.test(e.name)).map((e) => e.name);
+  }
+
+  /**
+   * Deletes the files an earlier `rewriteLoads` replaced, once `graceMs` has passed since (a
+   * query planned before may still read them). True while they still wait.
+   */
+  async finishLoadsRewrite(graceMs: number, now: number): Promise<boolean> {
+    const text = await this.fs.readIfAny(this.loadsMarker);
+    if (text === undefined) return false;
+    let m: { old?: string[]; done?: boolean; at?: number } = {};
+    try {
+      m = JSON.parse(text);
+    } catch {
+      // cut short by a kill before its rewrite ran: nothing to delete
+    }
+    if (m.done === true && now - (m.at ?? 0) < graceMs) return true;
+    if (m.done === true) {
+      for (const name of m.old ?? []) await this.fs.delete(`${this.loadsLocation()}/${name}`);
+    }
+    await this.fs.delete(this.loadsMarker);
+    return false;
+  }
+
   /**
    * Rewrites `loads` into one file: without duplicates, and (with `before`) without the rows of
    * loads committed before it, except each Kafka partition's latest. The new file is written
-   * before the old ones are deleted (a reader sees rows twice for a moment, which every query of
-   * `loads` counts once); rows committed meanwhile are in files not deleted.
+   * before the old ones go (a reader sees rows twice for a while, which every query of `loads`
+   * counts once); rows committed meanwhile are in files that stay. The old files are listed in
+   * a marker, marked done once the new file is in place, and deleted by finishLoadsRewrite.
    */
   async rewriteLoads(
     before: number | undefined,
@@ -293,10 +347,7 @@ export class Compactor {
   ): Promise<{ before: number; after: number }> {
     const db = this.store.database;
     const loads = this.store.specs.loads;
-    const location = fsPath(tableLocation(this.settings, loads));
-    const old = ((await this.fs.list(location)) ?? []).filter(
-      (e) => !e.directory && !e.name.startsWith("_") && !e.name.startsWith("."),
-    );
+    const old = await this.loadsFiles();
     const cols = loads.columns.map((c) => c.name);
     const keep =
       `SELECT DISTINCT ${cols.join(", ")} FROM (SELECT l.*, ROW_NUMBER() OVER (PARTITION BY l.group_id, l.topic, l.kafka_partition ORDER BY l.next_offset DESC) AS rn FROM ${db}.${loads.name} l) t` +
@@ -307,10 +358,18 @@ export class Compactor {
           ?.n ?? 0,
       );
     const total = await count(`SELECT * FROM ${db}.${loads.name}`);
-    if (dryRun) return { before: total, after: await count(keep) };
+    const kept = await count(keep);
+    if (dryRun) return { before: total, after: kept };
+    await this.fs.delete(this.loadsMarker);
+    await this.fs.write(this.loadsMarker, Buffer.from(JSON.stringify({ old, done: false })));
     await this.store.execute(`INSERT INTO TABLE ${db}.${loads.name} ${keep}`);
-    for (const e of old) await this.fs.delete(`${location}/${e.name}`);
-    return { before: total, after: await count(`SELECT * FROM ${db}.${loads.name}`) };
+    // Only now may the old files go: a marker cut short, or without `done`, keeps them.
+    await this.fs.delete(this.loadsMarker);
+    await this.fs.write(
+      this.loadsMarker,
+      Buffer.from(JSON.stringify({ old, done: true, at: Date.now() })),
+    );
+    return { before: total, after: kept };
   }
 
   /** Copies the chosen loads' rows under new ids, names the new files, and commits. */
@@ -362,14 +421,18 @@ export class Compactor {
       );
     }
     await options.at?.("after-copy");
-    // Hive names its files itself (000000_0, …): each new one in those folders is this copy's.
-    let copied = 0;
-    for (const f of await this.listFiles()) {
-      if (f.class !== "other" || !touched.get(f.kind)?.has(f.day)) continue;
-      const target = `${f.folder}/compact-${code}-${copied}`;
-      if (await this.fs.rename(`${f.folder}/${f.name}`, target)) copied += 1;
-    }
-    await options.at?.("after-rename");
+    // Hive names its files itself (000000_0, …): each new one in those folders is this copy's
+    // (loads name theirs `<attempt>.parquet`; one compaction runs at a time).
+    const made = (await this.listFiles())
+      .filter((f) => f.class === "other" && touched.get(f.kind)?.has(f.day))
+      .map((f) => `${f.folder}/${f.name}`);
+    const copied = made.length;
+    await this.fs.mkdirs(`${this.root}/${MARKERS}`);
+    await this.fs.write(
+      `${this.root}/${MARKERS}/${code}.json`,
+      Buffer.from(JSON.stringify({ code, files: made })),
+    );
+    await options.at?.("after-marker");
     const loads = specs.loads;
     const { rows } = await this.store.query<Record<string, unknown>>(
       `SELECT ${loads.columns.map((c) => `l.${c.name}`).join(", ")} FROM ${db}.${loads.name} l ` +
@@ -512,9 +575,39 @@ export class Compactor {
     return { visible, liveCodes, codeLoads };
   }
 
+  /** The files each compaction made (its marker), by path. */
+  private async compactionFiles(): Promise<Map<string, string>> {
+    const dir = `${this.root}/${MARKERS}`;
+    const byPath = new Map<string, string>();
+    for (const e of (await this.fs.list(dir)) ?? []) {
+      if (e.directory || !e.name.endsWith(".json")) continue;
+      try {
+        const m = JSON.parse((await this.fs.readIfAny(`${dir}/${e.name}`)) ?? "{}") as {
+          code?: string;
+          files?: string[];
+        };
+        for (const file of m.files ?? []) if (m.code) byPath.set(file, m.code);
+      } catch {
+        // a marker cut short by a kill: its files are orphans, never committed
+      }
+    }
+    return byPath;
+  }
+
+  /** Markers whose files are all gone. */
+  private async dropMarkers(files: WFile[]): Promise<void> {
+    const live = new Set(files.filter((f) => f.class === "compact").map((f) => f.code));
+    const dir = `${this.root}/${MARKERS}`;
+    for (const e of (await this.fs.list(dir)) ?? []) {
+      const code = e.name.replace(/\.json$/, "");
+      if (!e.directory && !live.has(code)) await this.fs.delete(`${dir}/${e.name}`);
+    }
+  }
+
   /** Every file of the tables' partition folders (hidden names left out). */
   private async listFiles(): Promise<WFile[]> {
     const out: WFile[] = [];
+    const made = await this.compactionFiles();
     for (const kind of FILE_TABLES) {
       const spec = this.store.specs[kind];
       const location = fsPath(tableLocation(this.settings, spec));
@@ -537,7 +630,8 @@ export class Compactor {
         for (const { folder, spec: partSpec } of folders) {
           for (const e of (await this.fs.list(folder)) ?? []) {
             if (e.directory || e.name.startsWith("_") || e.name.startsWith(".")) continue;
-            const compact = /^compact-(\d+)-\d+$/.exec(e.name);
+            const code = made.get(`${folder}/${e.name}`);
+            const compact = code === undefined ? undefined : [e.name, code];
             const regular = !compact && e.name.endsWith(".parquet") && e.name.includes("#");
             out.push({
               kind,

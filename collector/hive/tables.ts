@@ -232,6 +232,9 @@ export function committedLoads(database: string, loadsTable: string): string {
   return `(SELECT MIN(load_id) AS load_id FROM ${database}.${loadsTable} GROUP BY split(load_id, '#')[0])`;
 }
 
+/** Rows of `loads` written by a load's own commit, not a compaction's copy (`<load>#0<code>`). */
+export const NOT_A_COPY = "COALESCE(split(load_id, '#')[1], '') NOT LIKE '0%'";
+
 /** The views over committed rows: `CREATE VIEW IF NOT EXISTS`, so init never replaces a user's. */
 export function viewStatements(hive: HiveSettingsConfig): string[] {
   const db = hive.database;

@@ -38,6 +38,14 @@ async function manyLoads(t: ExecutionContext, extra = ""): Promise<CollectorFixt
   return f;
 }
 
+/** The same samples from other hosts. */
+function renamed(records: TestRecord[], prefix: string): TestRecord[] {
+  return records.map((r) => {
+    const host = `${prefix}${r.host}`;
+    return r.sample ? { ...r, host, sample: { ...r.sample, tags: { ...r.sample.tags, host } } } : r;
+  });
+}
+
 async function load(t: ExecutionContext, f: CollectorFixture, records: TestRecord[]) {
   await produce(f.topic, records);
   const run = cli(["run", "-c", f.file]);
@@ -118,7 +126,7 @@ test.serial(
     const after = await metricFiles(f);
     for (const [day, n] of after) t.true(n <= 2, `${day}: ${n} files after: ${out}`);
     // New loads after a compaction count too, and a second compaction merges them.
-    const more = dataset(6, 4, Date.now() - 60_000).map((r) => ({ ...r, host: `${r.host}-b` }));
+    const more = renamed(dataset(6, 4, Date.now() - 60_000), "b-");
     await load(t, f, more);
     const again = cli(["compact", "-c", f.file, "--max-files", "2", "--grace", "0s"]);
     t.is(again.status, 0, again.stderr);
@@ -126,7 +134,7 @@ test.serial(
   },
 );
 
-for (const point of ["after-copy", "after-rename", "mid-commit"]) {
+for (const point of ["after-copy", "after-marker", "mid-commit"]) {
   test.serial(
     `compaction killed ${point}: the views are unchanged; the next one finishes`,
     async (t) => {
@@ -156,10 +164,7 @@ test.serial(
   "retention: drops only day partitions wholly older than the limit, deletes their files, trims loads; --dry-run changes nothing",
   async (t) => {
     const f = await collectorFixture(t, { partitions: 2, hive: { load_via: "files" } });
-    const old = dataset(3, 3, Date.now() - 4 * 86_400_000).map((r) => ({
-      ...r,
-      host: `old-${r.host}`,
-    }));
+    const old = renamed(dataset(3, 3, Date.now() - 4 * 86_400_000), "old-");
     const recent = dataset(3, 3);
     const out = await load(t, f, [...old, ...recent]);
     const days = [...(await metricFiles(f)).keys()].sort();
