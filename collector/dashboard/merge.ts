@@ -72,29 +72,34 @@ export interface MergedRows {
 }
 
 /**
- * One host's chart rows of one window size. From the cut on (Hive's latest window, which may
- * hold only part of its samples, or the first window the live tail has whole, whichever is
- * later) a live window replaces the loaded one of the same series and time; a loaded window the
- * live tail lacks stays. Rows come back ordered by window start.
+ * One host's chart rows of one window size. Nothing changes while Hive holds the host's latest
+ * sample (the live tail has nothing newer). Otherwise, from the cut on (Hive's latest window,
+ * which may hold only part of its samples, or the first window the live tail has whole,
+ * whichever is later) a live window replaces the loaded one of the same series and time; a
+ * loaded window the live tail lacks stays. Rows come back ordered by window start.
  */
 export function mergeRows(
   loaded: readonly WindowRow[],
-  live: readonly WindowRow[],
+  live: { rows: readonly WindowRow[]; lastSeen: number } | undefined,
   coverageFrom: number | undefined,
   bucketMs: number,
 ): MergedRows {
   let loadedUntil: number | undefined;
-  for (const r of loaded)
+  let loadedLastTs = Number.NEGATIVE_INFINITY;
+  for (const r of loaded) {
     if (loadedUntil === undefined || r.window_start > loadedUntil) loadedUntil = r.window_start;
-  if (coverageFrom === undefined || live.length === 0)
-    return { rows: [...loaded], liveFrom: undefined, loadedUntil };
+    if (r.last_ts > loadedLastTs) loadedLastTs = r.last_ts;
+  }
+  const unchanged = { rows: [...loaded], liveFrom: undefined, loadedUntil };
+  if (coverageFrom === undefined || live === undefined || live.lastSeen <= loadedLastTs)
+    return unchanged;
   const cut = Math.max(
     loadedUntil ?? Number.NEGATIVE_INFINITY,
     Math.ceil(coverageFrom / bucketMs) * bucketMs,
   );
   const key = (r: WindowRow) => `${r.measurement}\0${r.tags}\0${r.field}\0${r.window_start}`;
-  const used = live.filter((r) => r.window_start >= cut);
-  if (used.length === 0) return { rows: [...loaded], liveFrom: undefined, loadedUntil };
+  const used = live.rows.filter((r) => r.window_start >= cut);
+  if (used.length === 0) return unchanged;
   const replaced = new Set(used.map(key));
   const rows = [...loaded.filter((r) => !replaced.has(key(r))), ...used].sort(
     (a, b) => a.window_start - b.window_start,

@@ -252,7 +252,10 @@ test("merge: from Hive's latest (possibly partial) window on, live windows repla
     row("used_percent", 2, 3),
     row("other", 3, 9),
   ];
-  const live = [row("used_percent", 2, 30), row("used_percent", 3, 40), row("used_percent", 4, 50)];
+  const live = {
+    rows: [row("used_percent", 2, 30), row("used_percent", 3, 40), row("used_percent", 4, 50)],
+    lastSeen: T0 + 4 * MINUTE + 30_000,
+  };
   // The tail read from minute 1.5: its minute 1 would be partial; Hive's latest window is 3.
   const merged = mergeRows(loaded, live, T0 + 90_000, MINUTE);
   t.is(merged.loadedUntil, T0 + 3 * MINUTE);
@@ -275,5 +278,17 @@ test("merge: from Hive's latest (possibly partial) window on, live windows repla
     behind.rows.map((r) => (r.window_start - T0) / MINUTE),
     [0, 3, 4],
   );
-  t.is(mergeRows(loaded, [], T0, MINUTE).liveFrom, undefined);
+  t.is(mergeRows(loaded, { rows: [], lastSeen: T0 + 5 * MINUTE }, T0, MINUTE).liveFrom, undefined);
+  t.is(mergeRows(loaded, undefined, T0, MINUTE).liveFrom, undefined);
+});
+
+test("merge: once Hive holds the host's latest sample, its chart is Hive's alone", (t) => {
+  const loaded = [row("used_percent", 0, 1), row("used_percent", 1, 2)];
+  const live = { rows: [row("used_percent", 1, 20)], lastSeen: T0 + MINUTE };
+  const merged = mergeRows(loaded, live, T0, MINUTE);
+  t.is(merged.liveFrom, undefined);
+  t.deepEqual(
+    merged.rows.map((r) => r.average),
+    [1, 2],
+  );
 });
