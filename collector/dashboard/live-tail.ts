@@ -20,6 +20,7 @@ import { Backoff, pause } from "../../lib/backoff.js";
 import { describeError, HostflowError, isHostflowError } from "../../lib/errors.js";
 import { createKafka, kafkaClientConfig } from "../../lib/kafka.js";
 import type { Logger } from "../../lib/log.js";
+import { withTimeout } from "../../lib/timeout.js";
 import type { ResolvedCollectorConfig } from "../config/load.js";
 import { checkRecord, type RecordCheckOptions } from "../records.js";
 import { LiveStore, MAX_LIVE_BUCKETS } from "./live-store.js";
@@ -61,7 +62,10 @@ const SWEEP_MS = 10_000;
 /** Bad and capped records are logged at most this often. */
 const LOG_EVERY_MS = 60_000;
 const MAX_REASON_KINDS = 20;
-const BACKOFF = { initialMs: 1_000, maxMs: 30_000, multiplier: 2, jitter: 0.2 };
+const DISCONNECT_MS = 5_000;
+/** The brokers' group.min.session.timeout.ms is 6 s by default. */
+const SESSION_MS = 10_000;
+const BACKOFF = { initialMs: 1_000, maxMs: 10_000, multiplier: 2, jitter: 0.2 };
 
 const key = (topic: string, partition: number) => `${topic}:${partition}`;
 
@@ -189,7 +193,9 @@ export class LiveTail {
       groupId: this.groupId,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: MAX_WAIT_MS,
-      sessionTimeout: 30_000,
+      // After a broker restart the coordinator waits for the member it remembers until this
+      // expires before the tail can join again (30 s made the outage test's recovery ~36 s).
+      sessionTimeout: SESSION_MS,
       heartbeatInterval: 3_000,
     });
     let end: () => void = () => undefined;
@@ -233,7 +239,10 @@ export class LiveTail {
       if (failure !== undefined && !signal.aborted) throw failure;
     } finally {
       signal.removeEventListener("abort", stop);
-      await consumer.disconnect().catch(() => undefined);
+      // Leaving the group asks the coordinator: a broker that hangs must not hold the dashboard's stop.
+      await withTimeout(consumer.disconnect(), DISCONNECT_MS, "the live tail's disconnect").catch(
+        () => undefined,
+      );
     }
   }
 
