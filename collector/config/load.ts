@@ -133,7 +133,11 @@ function checkCollectorConfig(data: unknown, source: YamlSource): ConfigIssue[] 
     ? windows.filter((ms): ms is number => typeof ms === "number" && ms >= MIN_WINDOW_MS)
     : [];
   const finest = valid.length > 0 ? Math.min(...valid) : 60_000;
-  if (typeof liveWindow === "number" && source.has(["dashboard", "live_window"])) {
+  if (
+    typeof liveWindow === "number" &&
+    dashboard.live !== false &&
+    source.has(["dashboard", "live_window"])
+  ) {
     const buckets = liveWindow / finest;
     if (buckets < 1 || buckets > MAX_LIVE_BUCKETS) {
       report({
