@@ -178,6 +178,7 @@ export class LiveTail {
     );
     const since = Date.now() - this.store.windowMs;
     const startAt = await this.#offsetsAt(kafka, since);
+    if (signal.aborted) return;
     let jumped = this.store.coverageFrom === undefined;
     for (const [k, offset] of startAt) {
       const next = this.#next.get(k);
@@ -205,6 +206,7 @@ export class LiveTail {
     let failure: unknown;
     const stop = () => end();
     signal.addEventListener("abort", stop, { once: true });
+    if (signal.aborted) end();
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.#onJoin(consumer, payload.memberAssignment);
       onJoin();

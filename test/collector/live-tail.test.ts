@@ -103,3 +103,21 @@ test("Refreshing: a stale answer is given at once while it renews; a failure is 
   t.deepEqual(await slow.get(), {});
   t.true(Date.now() - started >= 45);
 });
+
+test("against a Kafka that refuses, the tail says down with the reason, and stops at once (also right after start)", async (t) => {
+  const { config } = loadCollectorConfigText("kafka:\n  brokers: [127.0.0.1:9]\n", "c.yaml", {});
+  const tail = new LiveTail(config, quiet);
+  tail.start();
+  const started = Date.now();
+  while (tail.status(Date.now()).state !== "down" && Date.now() - started < 20_000)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  t.is(tail.status(Date.now()).state, "down");
+  t.regex(tail.status(Date.now()).error ?? "", /127\.0\.0\.1:9/);
+  const stopping = Date.now();
+  await tail.stop();
+  t.true(Date.now() - stopping < 5_000, `${Date.now() - stopping} ms to stop`);
+  const early = new LiveTail(config, quiet);
+  early.start();
+  await early.stop();
+  t.pass("stopped before its first session got anywhere");
+});
