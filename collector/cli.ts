@@ -281,7 +281,7 @@ await runCli(
       )
       .command(
         "dashboard",
-        "serve the fleet-health dashboard from Hive (loopback by default); Ctrl-C stops it",
+        "serve the fleet-health dashboard from Hive, and live from Kafka (loopback by default); Ctrl-C stops it",
         (a) =>
           withConfig(a)
             .option("port", {
@@ -299,8 +299,11 @@ await runCli(
             host: argv.host ?? config.dashboard.host,
             port: argv.port ?? config.dashboard.port,
           });
+          const live = dashboard.live
+            ? `; live from Kafka: ${config.kafka.topics.join(", ")} as group ${dashboard.live.groupId}`
+            : "";
           console.log(
-            `dashboard: ${dashboard.url} (Hive ${config.hive.host}:${config.hive.port}, database ${config.hive.database})`,
+            `dashboard: ${dashboard.url} (Hive ${config.hive.host}:${config.hive.port}, database ${config.hive.database}${live})`,
           );
           await new Promise<void>((resolve) => {
             process.once("SIGINT", resolve);

@@ -210,7 +210,8 @@ function diskPath(tags: string): string {
 
 const percent = (value: number) => `${value.toFixed(1)}%`;
 
-function hostFlags(health: HostHealth, t: ReportSettingsConfig, now: number): string[] {
+/** What is wrong with a host, in words: the report's flags, and the dashboard's. */
+export function hostFlags(health: HostHealth, t: ReportSettingsConfig, now: number): string[] {
   const flags: string[] = [];
   if (health.cpuPercent !== undefined && health.cpuPercent > t.cpu_percent)
     flags.push(`cpu ${percent(health.cpuPercent)} > ${t.cpu_percent}%`);

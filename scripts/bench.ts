@@ -8,6 +8,8 @@
  *   footprint scripts/bench/footprint.ts: the built agent's CPU, wake-ups and memory beside
  *             collectd and Telegraf (e.g. footprint --minutes 1 --runs 1 --intervals 10)
  *   collector scripts/bench/collector.ts (needs Kafka and HiveServer2)
+ *   dashboard-live scripts/bench/dashboard-live.ts: the dashboard's live store fed 10,000 hosts'
+ *             samples (no servers), its memory and CPU per record
  * Arguments after a one-script suite go to its script (e.g. pipeline --runs 5); `agent` runs
  * both scripts with their defaults.
  */
@@ -23,6 +25,7 @@ const SUITES: Record<string, { scripts: string[]; stack: GroupName[] }> = {
   channels: { scripts: ["channels"], stack: [] },
   footprint: { scripts: ["footprint"], stack: ["kafka"] },
   collector: { scripts: ["collector"], stack: ["kafka", "hive"] },
+  "dashboard-live": { scripts: ["dashboard-live"], stack: [] },
 };
 
 function run(script: string, args: string[]): Promise<number> {

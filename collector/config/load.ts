@@ -12,6 +12,7 @@ import {
 import { isRecord } from "../../lib/config/schema-walk.js";
 import { compileConfigSchema } from "../../lib/config/validate.js";
 import type { IssueSpec, YamlSource } from "../../lib/config/yaml.js";
+import { MAX_LIVE_BUCKETS } from "../dashboard/live-store.js";
 import { type CollectorConfig, CollectorConfig as CollectorConfigSchema } from "./schema.js";
 
 /** The collector config once loaded: every default applied, including the lock file's. */
@@ -124,6 +125,29 @@ function checkCollectorConfig(data: unknown, source: YamlSource): ConfigIssue[] 
         });
       }
     });
+  }
+  // The default live_window is cut to fit (live-tail.ts); one the config gives must fit.
+  const dashboard = isRecord(root.dashboard) ? root.dashboard : {};
+  const liveWindow = dashboard.live_window;
+  const valid = Array.isArray(windows)
+    ? windows.filter((ms): ms is number => typeof ms === "number" && ms >= MIN_WINDOW_MS)
+    : [];
+  const finest = valid.length > 0 ? Math.min(...valid) : 60_000;
+  if (
+    typeof liveWindow === "number" &&
+    dashboard.live !== false &&
+    source.has(["dashboard", "live_window"])
+  ) {
+    const buckets = liveWindow / finest;
+    if (buckets < 1 || buckets > MAX_LIVE_BUCKETS) {
+      report({
+        kind: "invalid_value",
+        path: ["dashboard", "live_window"],
+        at: "value",
+        message: `${liveWindow} ms holds ${buckets < 1 ? "less than one" : `more than ${MAX_LIVE_BUCKETS}`} of the finest aggregation window (${finest} ms)`,
+        hint: "the live tail keeps one bucket per finest window: e.g. 10m with windows [1m, 1h]",
+      });
+    }
   }
   return issues;
 }

@@ -275,6 +275,26 @@ export const DashboardSettings = Strict(
       default: "20s",
       description: "how long an answer from Hive is reused for every page that asks",
     }),
+    live: Type.Boolean({
+      default: true,
+      description:
+        "also follow kafka.topics: the last live_window of samples come straight from Kafka into memory and show within seconds, over Hive's history (a consumer group of its own, <kafka.group_id>-dashboard-<hostname>-<pid>, that commits no offsets)",
+    }),
+    live_window: Duration({
+      default: "10m",
+      description:
+        "how far back the live tail keeps samples, in windows of the finest aggregation.windows size (at least one, at most 360)",
+    }),
+    live_max_hosts: Type.Integer({
+      minimum: 1,
+      default: 20_000,
+      description:
+        "hosts the live tail keeps at most; samples of further hosts are dropped (logged) and show once loaded into Hive",
+    }),
+    live_refresh: Duration({
+      default: "5s",
+      description: "how often an open page asks for new data while live is on",
+    }),
   },
   { default: {}, description: "the web dashboard (`dashboard` command)" },
 );

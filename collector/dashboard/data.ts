@@ -3,15 +3,23 @@
  * signal, one host's time series, and how fresh the data is. Every answer comes through a short
  * cache shared by all open pages, and the Hive statements run one at a time on one session, so
  * that a hundred open pages cost HiveServer2 what one does.
+ *
+ * With the live tail (dashboard.live), what it read from Kafka is merged over Hive's answer at
+ * every request (merge.ts), and Hive's answer is renewed in the background: a page never waits
+ * for Hive once it had one answer, and Hive down still leaves the live data to show.
  */
 import type { Kafka } from "kafkajs";
-import { HostflowError, isHostflowError } from "../../lib/errors.js";
+import { describeError, HostflowError, isHostflowError } from "../../lib/errors.js";
 import { createKafka, kafkaClientConfig } from "../../lib/kafka.js";
 import type { Logger } from "../../lib/log.js";
 import type { ResolvedCollectorConfig } from "../config/load.js";
 import { HiveStore } from "../hive/store.js";
-import { fleetReport, type HostHealth, type RecentGap } from "../report.js";
+import { type FleetReport, fleetReport, type HostHealth, type RecentGap } from "../report.js";
 import { collectorStatus } from "../status.js";
+import { chartFieldsSql, type WindowRow } from "./fields.js";
+import type { LiveHost, LiveStore } from "./live-store.js";
+import type { LiveStatus } from "./live-tail.js";
+import { type MergedHost, mergeHosts, mergeRows } from "./merge.js";
 
 export const RANGES = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 } as const;
 export type Range = keyof typeof RANGES;
@@ -20,8 +28,14 @@ export type Range = keyof typeof RANGES;
  * wins over them. */
 export type HostStatus = "silent" | "critical" | "warning" | "ok";
 
-export interface FleetHost extends HostHealth {
+export interface FleetHost extends MergedHost {
   status: HostStatus;
+}
+
+/** A failure of HiveServer2 while the live tail still answers. */
+export interface HiveFailure {
+  code: string;
+  message: string;
 }
 
 export interface FleetView {
@@ -31,6 +45,14 @@ export interface FleetView {
   refreshMs: number;
   hosts: FleetHost[];
   recentGaps: RecentGap[];
+  /** Epoch ms when Hive gave the loaded part (live: it may be up to cache_ttl old, or older when Hive fails). */
+  loadedAt?: number;
+  /** Hive did not answer: the hosts are what the live tail has (and Hive's last answer, if any). */
+  hiveError?: HiveFailure;
+  /** Hive's first answer is still on its way: the hosts are the live tail's only. */
+  hivePending?: true;
+  /** The live tail; absent when dashboard.live is off. */
+  live?: LiveStatus;
 }
 
 export interface StatusView {
@@ -39,6 +61,9 @@ export interface StatusView {
   lag: number | undefined;
   kafkaError: string | undefined;
   partitions: number;
+  /** Live only: Hive did not answer, so the lag is unknown. */
+  hiveError?: HiveFailure;
+  live?: LiveStatus;
 }
 
 export interface Chart {
@@ -55,6 +80,18 @@ export interface SeriesView {
   from: number;
   to: number;
   charts: Chart[];
+  /** Points at or after this time come from the live tail (Kafka), earlier ones from Hive; absent: all from Hive. */
+  liveFrom?: number;
+  /** Start of the latest window Hive has for the host in this range. */
+  loadedUntil?: number;
+  hiveError?: HiveFailure;
+  hivePending?: true;
+}
+
+/** What the dashboard needs of the live tail (live-tail.ts, imported only when live is on). */
+export interface LiveSource {
+  readonly store: LiveStore;
+  status(now: number): LiveStatus;
 }
 
 /** A share of a threshold from which a signal counts as a warning. */
@@ -76,6 +113,18 @@ export function hostStatus(h: HostHealth, t: ResolvedCollectorConfig["report"]):
     over(mem, NEAR * t.mem_percent) ||
     over(disk, NEAR * t.disk_percent);
   return near || h.gaps > 0 ? "warning" : "ok";
+}
+
+/** The merged hosts with their status (set in place: 10,000 copies cost more than the merge). */
+export function fleetHosts(
+  loaded: readonly HostHealth[],
+  live: readonly LiveHost[],
+  thresholds: ResolvedCollectorConfig["report"],
+  now: number,
+): FleetHost[] {
+  const hosts = mergeHosts(loaded, live, thresholds, now) as FleetHost[];
+  for (const h of hosts) h.status = hostStatus(h, thresholds);
+  return hosts;
 }
 
 /**
@@ -138,94 +187,301 @@ export class TtlCache {
   }
 }
 
+export interface Answer<T> {
+  value?: T;
+  /** Epoch ms when `value` was loaded. */
+  at?: number;
+  /** The last load failed (after `value`, if any, was loaded). */
+  error?: unknown;
+}
+
+/**
+ * The latest answer of `load`, for the live dashboard: once older than `ttlMs` it is renewed in
+ * the background while the old one is still given out, and a failure is kept `ttlMs` too, so
+ * that a Hive that is down is asked once per ttl rather than by every request. Only a caller
+ * with nothing to show yet waits for a load, and at most `firstWaitMs`.
+ */
+export class Refreshing<T> {
+  #value: { at: number; value: T } | undefined;
+  #error: { at: number; error: unknown } | undefined;
+  #pending: Promise<void> | undefined;
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly load: () => Promise<T>,
+    private readonly firstWaitMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get(): Promise<Answer<T>> {
+    const now = this.now();
+    const fresh = this.#value !== undefined && now - this.#value.at < this.ttlMs;
+    const failedLately = this.#error !== undefined && now - this.#error.at < this.ttlMs;
+    if (!fresh && !failedLately) this.#renew();
+    if (this.#value === undefined && this.#error === undefined && this.#pending !== undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.#pending,
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, this.firstWaitMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    const answer: Answer<T> = {};
+    if (this.#value !== undefined) {
+      answer.value = this.#value.value;
+      answer.at = this.#value.at;
+    }
+    if (this.#error !== undefined) answer.error = this.#error.error;
+    return answer;
+  }
+
+  #renew(): void {
+    if (this.#pending !== undefined) return;
+    this.#pending = this.load().then(
+      (value) => {
+        this.#value = { at: this.now(), value };
+        this.#error = undefined;
+      },
+      (error: unknown) => {
+        this.#error = { at: this.now(), error };
+      },
+    );
+    void this.#pending.finally(() => {
+      this.#pending = undefined;
+    });
+  }
+}
+
+/** Live: a page with nothing to show yet waits this long for Hive's first answer. */
+const FIRST_HIVE_WAIT_MS = 10_000;
+/** Live: the merged fleet is shared by the requests of a quarter second (10,000 hosts: ~20 ms). */
+const MERGED_FLEET_MS = 250;
+/** Per host and range, a few hundred at most. */
+const MAX_SERIES_ENTRIES = 500;
+
+interface LoadedSeries {
+  rows: WindowRow[];
+  windowMs: number;
+}
+
+interface LoadedStatus {
+  lag: number | undefined;
+  kafkaError: string | undefined;
+  partitions: number;
+}
+
+const hiveFailure = (error: unknown): HiveFailure => ({
+  code: isHostflowError(error) ? error.code : "HF_INTERNAL",
+  message: describeError(error),
+});
+
 /** The dashboard's data: one Hive session opened on demand, reopened after it failed. */
 export class DashboardData {
   readonly #cache: TtlCache;
   #store: Promise<HiveStore> | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #kafka: Promise<Kafka> | undefined;
+  readonly #live: LiveSource | undefined;
+  readonly #loadedFleet: Refreshing<FleetReport>;
+  readonly #loadedStatus: Refreshing<LoadedStatus>;
+  readonly #loadedSeries = new Map<string, Refreshing<LoadedSeries>>();
+  #merged: { at: number; view: Promise<FleetView> } | undefined;
   /** Statements sent to Hive: what the cache saves is visible in tests and /health. */
   hiveCalls = 0;
 
   constructor(
     private readonly config: ResolvedCollectorConfig,
     private readonly logger: Logger,
+    live?: LiveSource,
   ) {
-    this.#cache = new TtlCache(config.dashboard.cache_ttl);
+    const ttl = config.dashboard.cache_ttl;
+    this.#cache = new TtlCache(ttl);
+    this.#live = live;
+    this.#loadedFleet = new Refreshing(
+      ttl,
+      () => this.#hive((s) => this.#fleetReport(s)),
+      FIRST_HIVE_WAIT_MS,
+    );
+    this.#loadedStatus = new Refreshing(ttl, () => this.#lag(), FIRST_HIVE_WAIT_MS);
   }
 
   fleet(): Promise<FleetView> {
-    return this.#cache.get("fleet", () =>
-      this.#hive(async (store) => {
-        const report = await fleetReport(this.config, store, Date.now());
-        this.hiveCalls += 3;
-        const hosts = report.hosts.map((h) => ({
-          ...h,
-          status: hostStatus(h, this.config.report),
-        }));
-        return {
-          generatedAt: report.generatedAt,
-          lastLoadAt: report.lastLoadAt,
-          thresholds: this.config.report,
-          refreshMs: this.config.dashboard.refresh,
-          hosts,
-          recentGaps: report.recentGaps,
-        };
-      }),
-    );
+    const live = this.#live;
+    if (live === undefined) {
+      return this.#cache.get("fleet", () =>
+        this.#hive(async (store) => {
+          const report = await this.#fleetReport(store);
+          return this.#fleetView(report.generatedAt, { value: report, at: report.generatedAt });
+        }),
+      );
+    }
+    const now = Date.now();
+    if (this.#merged === undefined || now - this.#merged.at >= MERGED_FLEET_MS) {
+      const view = this.#loadedFleet
+        .get()
+        .then((loaded) => this.#fleetView(Date.now(), loaded, live));
+      this.#merged = { at: now, view };
+      view.catch(() => {
+        if (this.#merged?.view === view) this.#merged = undefined;
+      });
+    }
+    return this.#merged.view;
   }
 
   status(): Promise<StatusView> {
-    return this.#cache.get("status", async () => {
+    const live = this.#live;
+    if (live === undefined)
+      return this.#cache.get("status", async () => {
+        const fleet = await this.fleet();
+        return { lastLoadAt: fleet.lastLoadAt, ...(await this.#lag()) };
+      });
+    return (async () => {
       const fleet = await this.fleet();
-      try {
-        this.#kafka ??= kafkaClientConfig(this.config.kafka, { retries: 1 }).then((c) =>
-          createKafka(c),
-        );
-        const kafka = await this.#kafka;
-        const partitions = await this.#hive((store) => {
-          this.hiveCalls++;
-          return collectorStatus(this.config, store, kafka);
-        });
-        const lag = partitions.reduce((sum, p) => sum + Math.max(0, p.lag), 0);
-        return {
-          lastLoadAt: fleet.lastLoadAt,
-          lag,
-          kafkaError: undefined,
-          partitions: partitions.length,
-        };
-      } catch (error) {
-        if (isHostflowError(error) && error.code.startsWith("HF_HIVE_")) throw error;
-        return {
-          lastLoadAt: fleet.lastLoadAt,
-          lag: undefined,
-          kafkaError: (error as Error).message,
-          partitions: 0,
-        };
-      }
-    });
+      const loaded = await this.#loadedStatus.get();
+      const view: StatusView = {
+        lastLoadAt: fleet.lastLoadAt,
+        lag: loaded.value?.lag,
+        kafkaError: loaded.value?.kafkaError,
+        partitions: loaded.value?.partitions ?? 0,
+        live: live.status(Date.now()),
+      };
+      if (loaded.error !== undefined) view.hiveError = hiveFailure(loaded.error);
+      return view;
+    })();
   }
 
   series(host: string, range: Range): Promise<SeriesView> {
     checkHostName(host);
-    return this.#cache.get(`series ${range} ${host}`, () =>
-      this.#hive(async (store) => {
+    const live = this.#live;
+    const key = `series ${range} ${host}`;
+    const load = () =>
+      this.#hive(async (store): Promise<LoadedSeries> => {
         const to = Date.now();
-        const from = to - RANGES[range];
-        const window = windowFor(range, this.config.aggregation.windows);
+        const windowMs = windowFor(range, this.config.aggregation.windows);
         this.hiveCalls++;
         const { rows } = await store.query<SeriesRow>(
-          seriesQuery(this.config, host, window, from, to),
+          seriesQuery(this.config, host, windowMs, to - RANGES[range], to),
         );
-        return { host, range, windowSeconds: window / 1000, from, to, charts: charts(rows) };
-      }),
-    );
+        return { rows, windowMs };
+      });
+    if (live === undefined) {
+      return this.#cache.get(key, async () => {
+        const to = Date.now();
+        const { rows, windowMs } = await load();
+        return {
+          host,
+          range,
+          windowSeconds: windowMs / 1000,
+          from: to - RANGES[range],
+          to,
+          charts: charts(rows),
+        };
+      });
+    }
+    let entry = this.#loadedSeries.get(key);
+    if (entry === undefined) {
+      entry = new Refreshing(this.config.dashboard.cache_ttl, load, FIRST_HIVE_WAIT_MS);
+      this.#loadedSeries.set(key, entry);
+      if (this.#loadedSeries.size > MAX_SERIES_ENTRIES) {
+        const oldest = this.#loadedSeries.keys().next().value;
+        if (oldest !== undefined) this.#loadedSeries.delete(oldest);
+      }
+    }
+    return entry.get().then((loaded) => this.#seriesView(host, range, loaded, live));
   }
 
   async close(): Promise<void> {
     const store = this.#store;
     this.#store = undefined;
     await store?.then((s) => s.close()).catch(() => undefined);
+  }
+
+  async #fleetReport(store: HiveStore): Promise<FleetReport> {
+    const report = await fleetReport(this.config, store, Date.now());
+    this.hiveCalls += 3;
+    return report;
+  }
+
+  /** Hive's answer (or failure) and the live tail's hosts, as one view as of `now`. */
+  #fleetView(now: number, loaded: Answer<FleetReport>, live?: LiveSource): FleetView {
+    const thresholds = this.config.report;
+    const liveStatus = live?.status(now);
+    // Nothing to show: neither Hive's answer nor a tail that reads.
+    if (loaded.value === undefined && loaded.error !== undefined && liveStatus?.state !== "live")
+      throw loaded.error;
+    const liveHosts = live?.store.hosts(now, thresholds.silent_after) ?? [];
+    const report = loaded.value;
+    const view: FleetView = {
+      generatedAt: now,
+      lastLoadAt: report?.lastLoadAt,
+      thresholds,
+      refreshMs:
+        live === undefined ? this.config.dashboard.refresh : this.config.dashboard.live_refresh,
+      hosts: fleetHosts(report?.hosts ?? [], liveHosts, thresholds, now),
+      recentGaps: report?.recentGaps ?? [],
+    };
+    if (loaded.at !== undefined) view.loadedAt = loaded.at;
+    if (loaded.error !== undefined) view.hiveError = hiveFailure(loaded.error);
+    else if (report === undefined) view.hivePending = true;
+    if (liveStatus !== undefined) view.live = liveStatus;
+    return view;
+  }
+
+  #seriesView(
+    host: string,
+    range: Range,
+    loaded: Answer<LoadedSeries>,
+    live: LiveSource,
+  ): SeriesView {
+    const to = Date.now();
+    const from = to - RANGES[range];
+    const windowMs = loaded.value?.windowMs ?? windowFor(range, this.config.aggregation.windows);
+    const state = live.status(to).state;
+    if (loaded.value === undefined && loaded.error !== undefined && state !== "live")
+      throw loaded.error;
+    const hiveRows = (loaded.value?.rows ?? []).filter((r) => Number(r.window_start) >= from);
+    const store = live.store;
+    // Live windows are the finest size: they join only the charts drawn at that size.
+    const liveHost = store.host(host, to, this.config.report.silent_after);
+    const liveRows =
+      liveHost !== undefined && windowMs === store.bucketMs
+        ? { rows: store.rows(host, to, from, to), lastSeen: liveHost.lastSeen }
+        : undefined;
+    const merged = mergeRows(hiveRows, liveRows, store.coverageFrom, store.bucketMs);
+    const view: SeriesView = {
+      host,
+      range,
+      windowSeconds: windowMs / 1000,
+      from,
+      to,
+      charts: charts(merged.rows),
+    };
+    if (merged.liveFrom !== undefined) view.liveFrom = merged.liveFrom;
+    if (merged.loadedUntil !== undefined) view.loadedUntil = merged.loadedUntil;
+    if (loaded.error !== undefined) view.hiveError = hiveFailure(loaded.error);
+    else if (loaded.value === undefined) view.hivePending = true;
+    return view;
+  }
+
+  /** Records in Kafka not loaded yet: Hive's offsets against Kafka's end offsets. */
+  async #lag(): Promise<LoadedStatus> {
+    try {
+      this.#kafka ??= kafkaClientConfig(this.config.kafka, { retries: 1 }).then((c) =>
+        createKafka(c),
+      );
+      const kafka = await this.#kafka;
+      const partitions = await this.#hive((store) => {
+        this.hiveCalls++;
+        return collectorStatus(this.config, store, kafka);
+      });
+      const lag = partitions.reduce((sum, p) => sum + Math.max(0, p.lag), 0);
+      return { lag, kafkaError: undefined, partitions: partitions.length };
+    } catch (error) {
+      if (isHostflowError(error) && error.code.startsWith("HF_HIVE_")) throw error;
+      return { lag: undefined, kafkaError: (error as Error).message, partitions: 0 };
+    }
   }
 
   /** Runs `work` after every earlier Hive statement: the store has one session. */
@@ -249,15 +505,7 @@ export class DashboardData {
   }
 }
 
-interface SeriesRow extends Record<string, unknown> {
-  measurement: string;
-  tags: string;
-  field: string;
-  window_start: number;
-  average: number;
-  last_val: number;
-  last_ts: number;
-}
+type SeriesRow = WindowRow;
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
@@ -270,13 +518,7 @@ export function seriesQuery(
   to: number,
 ): string {
   const db = config.hive.database;
-  const wanted = [
-    "(measurement = 'cpu' AND field = 'usage_idle')",
-    "(measurement = 'mem' AND field = 'used_percent')",
-    "(measurement = 'disk' AND field = 'used_percent')",
-    "(measurement = 'diskio' AND field IN ('read_bytes', 'write_bytes'))",
-    "(measurement = 'net' AND field IN ('bytes_recv', 'bytes_sent'))",
-  ].join(" OR ");
+  const wanted = chartFieldsSql();
   return (
     `SELECT measurement, tags, field, window_start, average, last_val, last_ts ` +
     `FROM ${db}.${config.hive.tables.metrics} ` +

@@ -1,17 +1,19 @@
 /**
  * The dashboard's web server: the page and its assets (the chart library from node_modules, so
  * the page needs no internet), and a JSON API over DashboardData. GET only. Hive being down is
- * an answer (503 with a code and a message the page shows), never a crash.
+ * an answer (503 with a code and a message the page shows, or the live data with Hive's error
+ * beside it), never a crash; so is Kafka being down for the live tail.
  */
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { describeError, isHostflowError } from "../../lib/errors.js";
+import { describeError, HostflowError, isHostflowError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { ResolvedCollectorConfig } from "../config/load.js";
 import { checkRange, DashboardData } from "./data.js";
+import type { LiveTail } from "./live-tail.js";
 
 const require = createRequire(import.meta.url);
 const page = (name: string) => fileURLToPath(new URL(`./page/${name}`, import.meta.url));
@@ -34,6 +36,8 @@ const ASSETS: Record<string, { file: string; type: string }> = {
 export interface Dashboard {
   url: string;
   data: DashboardData;
+  /** The live tail, when dashboard.live is on. */
+  live: LiveTail | undefined;
   close(): Promise<void>;
 }
 
@@ -42,12 +46,29 @@ export async function startDashboard(
   logger: Logger,
   listen: { host: string; port: number } = config.dashboard,
 ): Promise<Dashboard> {
-  const data = new DashboardData(config, logger);
+  // kafkajs's consumer and the tail are loaded only by a dashboard that follows Kafka.
+  const live = config.dashboard.live
+    ? new (await import("./live-tail.js")).LiveTail(config, logger)
+    : undefined;
+  const data = new DashboardData(config, logger, live);
   const hive = `${config.hive.host}:${config.hive.port}`;
 
   const api = async (url: URL): Promise<unknown> => {
     if (url.pathname === "/api/fleet") return data.fleet();
     if (url.pathname === "/api/status") return data.status();
+    if (url.pathname === "/api/live") {
+      if (live === undefined)
+        throw new HostflowError("HF_DASHBOARD_REQUEST", "dashboard.live is off: no live tail");
+      const now = Date.now();
+      return {
+        status: live.status(now),
+        hosts: live.store.hosts(now, config.report.silent_after).map((h) => ({
+          host: h.host,
+          lastSeen: h.lastSeen,
+          receivedAt: h.receivedAt,
+        })),
+      };
+    }
     const series = /^\/api\/host\/([^/]+)\/series$/.exec(url.pathname);
     if (series)
       return data.series(
@@ -62,7 +83,12 @@ export async function startDashboard(
     if (req.method !== "GET" && req.method !== "HEAD") {
       return send(res, 405, { error: { code: "HF_DASHBOARD_REQUEST", message: "GET only" } });
     }
-    if (url.pathname === "/health") return send(res, 200, { ok: true, hiveCalls: data.hiveCalls });
+    if (url.pathname === "/health")
+      return send(res, 200, {
+        ok: true,
+        hiveCalls: data.hiveCalls,
+        ...(live === undefined ? {} : { live: live.status(Date.now()).state }),
+      });
     const asset = ASSETS[url.pathname];
     if (asset) {
       res.writeHead(200, { "content-type": asset.type, "cache-control": "no-cache" });
@@ -81,10 +107,18 @@ export async function startDashboard(
         return send(res, 400, { error: { code, message: (error as Error).message } });
       const hiveDown = code.startsWith("HF_HIVE_") || code === "HF_TIMEOUT";
       logger.warn({ path: url.pathname }, `dashboard: ${describeError(error)}`);
+      // Hive down is a 503 only when the live tail has nothing to show either: say why.
+      const tail = live?.status(Date.now());
+      const liveNote =
+        tail === undefined
+          ? ""
+          : `; live from Kafka: ${tail.state}${tail.error ? ` (${tail.error})` : ""}`;
       return send(res, hiveDown ? 503 : 500, {
         error: {
           code,
-          message: hiveDown ? `Hive at ${hive}: ${describeError(error)}` : describeError(error),
+          message: hiveDown
+            ? `Hive at ${hive}: ${describeError(error)}${liveNote}`
+            : describeError(error),
         },
       });
     }
@@ -102,17 +136,19 @@ export async function startDashboard(
     server.once("error", reject);
     server.listen(listen.port, listen.host, () => resolve());
   });
+  live?.start();
   const { port } = server.address() as AddressInfo;
   const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
   return {
     url: `http://${host}:${port}/`,
     data,
+    live,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await data.close();
+      await Promise.all([data.close(), live?.stop()]);
     },
   };
 }

@@ -110,3 +110,20 @@ test("load_via: an unknown value is an issue at its line", (t) => {
   t.is(issues.length, 1, issues.join("\n"));
   t.regex(issues[0] ?? "", /^3:\d+: hive\.load_via: .*(auto|statement|files)/);
 });
+
+test("dashboard.live_window holds 1 to 360 windows of the finest size; the live options' defaults", (t) => {
+  const base = `kafka: { brokers: ["k:9092"] }\naggregation: { windows: [1m, 1h] }\n`;
+  t.deepEqual(issuesOf(`${base}dashboard: { live_window: 30s }\n`), [
+    "3:27: dashboard.live_window: 30000 ms holds less than one of the finest aggregation window (60000 ms)",
+  ]);
+  t.is(issuesOf(`${base}dashboard: { live_window: 7h }\n`).length, 1);
+  const { dashboard } = loadCollectorConfigText(base, "collector.yaml", {}).config;
+  t.like(dashboard, {
+    live: true,
+    live_window: 600_000,
+    live_max_hosts: 20_000,
+    live_refresh: 5_000,
+  });
+  // 1-second windows with the default window: accepted, the tail cuts it to 360 s (live-tail.ts).
+  t.deepEqual(issuesOf(`kafka: { brokers: ["k:9092"] }\naggregation: { windows: [1s] }\n`), []);
+});

@@ -49,6 +49,30 @@ function fleet(now: number): TestRecord[] {
   return records;
 }
 
+/** hot-01's and calm-01's samples of now, read by the live tail only (Hive has up to a minute ago). */
+function fresh(now: number, ts: number): TestRecord[] {
+  const start = Math.floor((now - 40 * MINUTE) / MINUTE) * MINUTE;
+  return [
+    { host: "hot-01", idle: 2 },
+    { host: "calm-01", idle: 80 },
+  ].flatMap(({ host, idle }) =>
+    [
+      { name: "cpu", tags: { cpu: "cpu-total" }, fields: { usage_idle: idle } },
+      { name: "mem", tags: {}, fields: { used_percent: 40 } },
+      { name: "disk", tags: { path: "/" }, fields: { used_percent: 55 } },
+      {
+        name: "net",
+        tags: { interface: "eth0" },
+        // The same counter, still 500 B/s.
+        fields: { bytes_recv: 1e6 + ((ts - start - 2_000) / 10_000) * 5_000, bytes_sent: 2e6 },
+      },
+    ].map(({ name, tags, fields }) => ({
+      host,
+      sample: { name, tags: { host, ...tags }, fields, timestamp: ts },
+    })),
+  );
+}
+
 let fixture: CollectorFixture;
 let dashboard: Dashboard;
 // ava allows no t.teardown() in hooks: the shared fixture's clean-ups run after all tests.
@@ -62,10 +86,22 @@ test.before(async () => {
     partitions: 1,
     extra: "aggregation:\n  windows: [1m, 1h]\ndashboard:\n  cache_ttl: 1m\n",
   });
-  await produce(fixture.topic, fleet(Date.now()));
+  const now = Date.now();
+  await produce(fixture.topic, fleet(now));
   await runCollector(fixture.config, { logger: quiet });
+  const freshAt = Date.now();
+  await produce(fixture.topic, fresh(now, freshAt));
   dashboard = await startDashboard(fixture.config, quiet, { host: "127.0.0.1", port: 0 });
   cleanUps.push(() => dashboard.close());
+  // The live tail reads the fresh samples within seconds of joining its group.
+  const deadline = Date.now() + 60_000;
+  const read = (host: string) =>
+    (dashboard.live?.store.host(host, Date.now(), MINUTE)?.lastSeen ?? 0) >= freshAt;
+  while (!(read("hot-01") && read("calm-01"))) {
+    if (Date.now() > deadline)
+      throw new Error("the live tail did not read the fresh samples in 60 s");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 });
 
 test.after.always(async () => {
@@ -78,7 +114,7 @@ const get = async <T>(path: string): Promise<{ status: number; body: T }> => {
 };
 
 test.serial(
-  "the fleet API flags the hot and the silent host from Hive, and a second call comes from the cache",
+  "the fleet API flags the hot and the silent host, live or loaded, and a second call sends Hive nothing",
   async (t) => {
     const { status, body } = await get<FleetView>("/api/fleet");
     t.is(status, 200);
@@ -90,10 +126,14 @@ test.serial(
     t.is(byHost.get("calm-01")?.status, "ok");
     t.is(byHost.get("calm-01")?.fullestDisk?.usedPercent, 55);
     t.true((body.lastLoadAt ?? 0) > Date.now() - 10 * MINUTE);
+    // The live tail (dashboard.live, on by default) read the last 10 minutes from the topic.
+    t.is(byHost.get("hot-01")?.source, "live");
+    t.is(byHost.get("quiet-01")?.source, "loaded", "silent for longer than the live window");
+    t.is(body.live?.state, "live");
 
     const calls = dashboard.data.hiveCalls;
     const again = await Promise.all([get<FleetView>("/api/fleet"), get<FleetView>("/api/fleet")]);
-    t.deepEqual(again[0].body, body);
+    t.deepEqual(again[0].body.hosts, body.hosts);
     t.is(dashboard.data.hiveCalls, calls, "answered from the cache: no statement sent to Hive");
   },
 );
@@ -104,6 +144,7 @@ test.serial(
     const { status, body } = await get<SeriesView>("/api/host/calm-01/series?range=hour");
     t.is(status, 200);
     t.is(body.windowSeconds, 60);
+    t.truthy(body.liveFrom, "the latest windows come from the live tail");
     const chart = (id: string) => body.charts.find((c) => c.id === id);
     const cpu = chart("cpu")?.series[0]?.points ?? [];
     t.true(cpu.length >= 30, `${cpu.length} cpu points`);
@@ -121,6 +162,7 @@ test.serial(
     );
     const week = await get<SeriesView>("/api/host/calm-01/series?range=week");
     t.is(week.body.windowSeconds, 3600, "a week is drawn from the hourly windows");
+    t.is(week.body.liveFrom, undefined, "live windows are 1-minute: not in an hourly chart");
   },
 );
 
@@ -183,6 +225,9 @@ test.serial(
     t.is(await page.getAttribute('.tile[data-host="quiet-01"]', "data-status"), "silent");
     t.is(await page.getAttribute('.tile[data-host="calm-01"]', "data-status"), "ok");
     t.regex((await page.textContent('tr[data-host="hot-01"]')) ?? "", /cpu 98\.0% > 90%/);
+    t.is(await page.getAttribute('.tile[data-host="hot-01"]', "data-source"), "live");
+    t.is(await page.getAttribute('.tile[data-host="quiet-01"]', "data-source"), "loaded");
+    t.regex((await page.textContent("#live-state")) ?? "", /^live: Kafka, last record/);
 
     await page.fill("#filter", "silent");
     t.deepEqual(
@@ -195,6 +240,8 @@ test.serial(
     await page.waitForSelector('[data-chart="cpu"] canvas');
     t.is(await page.textContent("#host-title"), "calm-01");
     t.is(await page.locator('[data-chart="net"] canvas').count(), 1);
+    t.is(await page.locator('[data-chart="cpu"][data-live-from]').count(), 1);
+    t.regex((await page.textContent("#host-source")) ?? "", /live from Kafka/);
     mkdirSync("test-results", { recursive: true });
     await page.screenshot({ path: "test-results/dashboard.png", fullPage: true });
     t.deepEqual(errors, [], "no script errors on the page");

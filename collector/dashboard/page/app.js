@@ -1,5 +1,7 @@
 // The dashboard page: fleet tiles, a sortable and filterable host table, and one host's charts
 // (uPlot). It asks the server's JSON API, which answers from a short cache, every refreshMs.
+// With the live tail on, each host and each chart says what comes from Kafka (live, seconds
+// old) and what from Hive (loaded by the collector).
 /* global uPlot */
 
 const STATUS_ORDER = { silent: 0, critical: 1, warning: 2, ok: 3 };
@@ -56,6 +58,37 @@ function showBanner(message) {
   banner.textContent = message ?? "";
 }
 
+/** "live (Kafka, 3 s ago)" or "loaded (Hive)". */
+function sourceText(host) {
+  return host.source === "live" ? `live (Kafka, ${ago(host.liveLastSeen)})` : "loaded (Hive)";
+}
+
+function clock(ms) {
+  return new Date(ms).toLocaleTimeString();
+}
+
+function renderLive(live) {
+  const box = $("#live-state");
+  for (const item of document.querySelectorAll("[data-live-only]")) item.hidden = !live;
+  box.hidden = !live;
+  if (!live) return;
+  box.className = live.state;
+  if (live.state === "live") {
+    const bad = live.bad > 0 ? ` · ${live.bad.toLocaleString("en")} bad records skipped` : "";
+    const capped =
+      live.droppedForHostCap > 0 ? ` · host cap ${live.maxHosts.toLocaleString("en")} reached` : "";
+    box.replaceChildren(
+      "live: ",
+      el("b", {}, "Kafka"),
+      `, last record ${ago(live.lastRecordAt)} · ${live.hosts.toLocaleString("en")} hosts${bad}${capped}`,
+    );
+  } else if (live.state === "starting") {
+    box.textContent = "live: connecting to Kafka…";
+  } else {
+    box.textContent = `live: Kafka unreachable (${live.error ?? "no answer"}); retrying, the hosts show what Hive has`;
+  }
+}
+
 function worst(host) {
   if (host.flags.length > 0) return host.flags[0];
   return `cpu ${pct(host.cpuPercent)}% · mem ${pct(host.memPercent)}%`;
@@ -76,9 +109,10 @@ function renderTiles() {
         {
           type: "button",
           class: `tile ${h.status}${h.host === state.selected ? " selected" : ""}`,
-          title: h.flags.join(", ") || "healthy",
+          title: `${h.flags.join(", ") || "healthy"} · ${sourceText(h)}`,
           "data-host": h.host,
           "data-status": h.status,
+          "data-source": h.source,
           onclick: () => selectHost(h.host),
         },
         el("span", { class: "name" }, h.host),
@@ -92,6 +126,7 @@ function sortValue(host, key) {
   if (key === "status") return STATUS_ORDER[host.status];
   if (key === "disk") return host.fullestDisk?.usedPercent ?? -1;
   if (key === "flags") return host.flags.join(", ");
+  if (key === "source") return host.source;
   return host[key] ?? -1;
 }
 
@@ -104,6 +139,7 @@ function renderTable() {
         needle === "" ||
         h.host.toLowerCase().includes(needle) ||
         h.status.includes(needle) ||
+        h.source.includes(needle) ||
         h.flags.join(" ").toLowerCase().includes(needle),
     )
     .sort((a, b) => {
@@ -131,6 +167,15 @@ function renderTable() {
           h.fullestDisk ? `${h.fullestDisk.path} ${pct(h.fullestDisk.usedPercent)}` : "–",
         ),
         el("td", { class: "num" }, ago(h.lastSeen)),
+        el(
+          "td",
+          {},
+          el(
+            "span",
+            { class: `badge ${h.source}`, title: sourceText(h) },
+            h.source === "live" ? `live · ${ago(h.liveLastSeen)}` : "loaded",
+          ),
+        ),
         el("td", { class: "num" }, String(h.gaps)),
         el("td", { class: "flags" }, h.flags.join(", ")),
       ),
@@ -164,6 +209,27 @@ function aligned(series) {
   return [times.map((t) => t / 1000), ...ys];
 }
 
+/** The live part of a chart, from view.liveFrom on, under the lines. */
+function shadeLive(u, from) {
+  const { left, top, width, height } = u.bbox;
+  const x = Math.max(left, u.valToPos(from, "x", true));
+  if (x >= left + width) return;
+  u.ctx.save();
+  u.ctx.fillStyle = "rgba(37, 99, 235, 0.12)";
+  u.ctx.fillRect(x, top, left + width - x, height);
+  u.ctx.restore();
+}
+
+function renderSource(view) {
+  const note = $("#host-source");
+  note.hidden = !state.fleet?.live;
+  if (view.liveFrom !== undefined)
+    note.textContent = `shaded: live from Kafka, windows from ${clock(view.liveFrom)} on; before: loaded from Hive`;
+  else if (view.windowSeconds * 1000 !== state.fleet?.live?.bucketMs)
+    note.textContent = `all loaded from Hive: live windows are ${state.fleet?.live?.bucketMs / 1000} s, this range is drawn by ${view.windowSeconds} s`;
+  else note.textContent = "all loaded from Hive: nothing newer from Kafka for this host";
+}
+
 function renderCharts(view) {
   for (const plot of state.plots) plot.destroy();
   state.plots = [];
@@ -173,7 +239,11 @@ function renderCharts(view) {
     ...view.charts.map((chart) => {
       const box = el(
         "div",
-        { class: "chart", "data-chart": chart.id },
+        {
+          class: "chart",
+          "data-chart": chart.id,
+          ...(view.liveFrom === undefined ? {} : { "data-live-from": String(view.liveFrom) }),
+        },
         el("h3", {}, `${chart.title} (${chart.unit})`),
       );
       if (chart.series.length === 0 || chart.series.every((s) => s.points.length === 0)) {
@@ -186,6 +256,10 @@ function renderCharts(view) {
           width,
           height: 200,
           scales: { y: percent ? { range: [0, 100] } : { auto: true } },
+          hooks:
+            view.liveFrom === undefined
+              ? {}
+              : { drawClear: [(u) => shadeLive(u, view.liveFrom / 1000)] },
           axes: [
             {},
             {
@@ -221,12 +295,15 @@ async function loadHost() {
   $("#host").hidden = false;
   $("#host-title").textContent = host;
   $("#host-flags").textContent = info
-    ? `${info.status}${info.flags.length ? `: ${info.flags.join(", ")}` : ""} · last sample ${ago(info.lastSeen)}`
+    ? `${info.status}${info.flags.length ? `: ${info.flags.join(", ")}` : ""} · last sample ${ago(info.lastSeen)} · ${sourceText(info)}`
     : "";
   for (const b of document.querySelectorAll("#ranges button"))
     b.classList.toggle("active", b.dataset.range === state.range);
   const view = await getJson(`/api/host/${encodeURIComponent(host)}/series?range=${state.range}`);
-  if (state.selected === host) renderCharts(view);
+  if (state.selected === host) {
+    renderSource(view);
+    renderCharts(view);
+  }
 }
 
 function selectHost(host) {
@@ -241,7 +318,15 @@ async function refresh() {
   try {
     state.fleet = await getJson("/api/fleet");
     state.refreshMs = state.fleet.refreshMs ?? state.refreshMs;
-    showBanner(undefined);
+    const hive = state.fleet.hiveError;
+    if (hive)
+      showBanner(
+        `${hive.message} [${hive.code}]. Showing the live data from Kafka${state.fleet.loadedAt ? ` over Hive's answer of ${clock(state.fleet.loadedAt)}` : ""}; retrying.`,
+      );
+    else if (state.fleet.hivePending)
+      showBanner("Waiting for Hive's first answer: showing the live data from Kafka only.");
+    else showBanner(undefined);
+    renderLive(state.fleet.live);
     renderTiles();
     renderTable();
     if (state.selected) await loadHost();
@@ -254,7 +339,9 @@ async function refresh() {
     const status = await getJson("/api/status");
     const lag =
       status.lag === undefined
-        ? [`lag unknown (${status.kafkaError ?? "Kafka did not answer"})`]
+        ? [
+            `lag unknown (${status.hiveError?.message ?? status.kafkaError ?? "Kafka did not answer"})`,
+          ]
         : [el("b", {}, status.lag.toLocaleString("en")), " records behind Kafka"];
     $("#freshness").replaceChildren(
       "last load ",
