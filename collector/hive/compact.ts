@@ -28,7 +28,7 @@ import { HostflowError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { ResolvedHiveSettings } from "../config/load.js";
 import { CLAIMS } from "./claims.js";
-import { ORPHAN_GRACE_MS } from "./load.js";
+import { ORPHAN_GRACE_MS, registerPartitions } from "./load.js";
 import { FILE_TABLES, type FileTable } from "./parquet.js";
 import { type HiveStore, sqlString } from "./store.js";
 import { committedLoads, tableLocation, tablesRoot } from "./tables.js";
@@ -651,23 +651,9 @@ export class Compactor {
     return out;
   }
 
-  /** Partitions named again: Spark's Thrift Server lists a table's files anew (Hive reads them per query). */
-  private async refresh(files: WFile[]): Promise<void> {
-    const byTable = new Map<FileTable, Set<string>>();
-    for (const f of files) {
-      const specs = byTable.get(f.kind) ?? new Set<string>();
-      specs.add(f.spec);
-      byTable.set(f.kind, specs);
-    }
-    for (const [kind, specs] of byTable) {
-      await this.store.execute(
-        `ALTER TABLE ${this.store.database}.${this.store.specs[kind].name} ADD IF NOT EXISTS ${[
-          ...specs,
-        ]
-          .map((s) => `PARTITION (${s})`)
-          .join(" ")}`,
-      );
-    }
+  /** Partitions named again: Spark's Thrift Server lists their files anew (Hive reads them per query). */
+  private refresh(files: WFile[]): Promise<void> {
+    return registerPartitions(this.store, files);
   }
 
   /** Takes the lock; a string says who holds it. */

@@ -403,24 +403,11 @@ class FileLoader implements Loader {
     return { attempt: id, group: unit.groupId, positions, commit };
   }
 
-  /**
-   * One ALTER TABLE per table written, naming every partition of the load, known or not: on
-   * Spark's Thrift Server it is also what makes the server list the table's files again (it
-   * caches them), so it runs for every load.
-   */
-  private async register(parts: PartPlace[]): Promise<void> {
-    const byTable = new Map<FileTable, Set<string>>();
-    for (const part of parts) {
-      const specs = byTable.get(part.kind) ?? new Set<string>();
-      specs.add(part.partitionSpec);
-      byTable.set(part.kind, specs);
-    }
-    for (const [kind, specs] of byTable) {
-      const table = `${this.store.database}.${this.store.specs[kind].name}`;
-      await this.store.execute(
-        `ALTER TABLE ${table} ADD IF NOT EXISTS ${[...specs].map((s) => `PARTITION (${s})`).join(" ")}`,
-      );
-    }
+  private register(parts: PartPlace[]): Promise<void> {
+    return registerPartitions(
+      this.store,
+      parts.map((p) => ({ kind: p.kind, spec: p.partitionSpec })),
+    );
   }
 
   private async readMarker(path: string): Promise<{ files: string[]; claim?: Claim }> {
@@ -460,6 +447,30 @@ class FileLoader implements Loader {
   private async finishClaimed(claim: Claim): Promise<void> {
     const done = await this.store.committedAttempts([claim.attempt]);
     if (!done.has(claim.attempt)) await this.store.execute(claim.commit);
+  }
+}
+
+/**
+ * One ALTER TABLE per table, naming every partition given, known or not: on Spark's Thrift
+ * Server it is also what makes the server list the table's files again (it caches them), so
+ * it runs for every load (and after a compaction changed a partition's files).
+ */
+export async function registerPartitions(
+  store: HiveStore,
+  places: readonly { kind: FileTable; spec: string }[],
+): Promise<void> {
+  const byTable = new Map<FileTable, Set<string>>();
+  for (const { kind, spec } of places) {
+    const specs = byTable.get(kind) ?? new Set<string>();
+    specs.add(spec);
+    byTable.set(kind, specs);
+  }
+  for (const [kind, specs] of byTable) {
+    await store.execute(
+      `ALTER TABLE ${store.database}.${store.specs[kind].name} ADD IF NOT EXISTS ${[...specs]
+        .map((s) => `PARTITION (${s})`)
+        .join(" ")}`,
+    );
   }
 }
 

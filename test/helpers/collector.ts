@@ -234,3 +234,16 @@ export function assertSame(
     }
   }
 }
+
+/** Every aggregate as a plain computation says, and each record's two fields counted once. */
+export async function assertExactlyOnce(
+  t: ExecutionContext,
+  f: CollectorFixture,
+  records: TestRecord[],
+): Promise<void> {
+  assertSame(t, await hiveAggregates(f), expectedAggregates(records));
+  const { rows } = await f.store.query<{ s: number }>(
+    `SELECT SUM(samples) AS s FROM ${f.database}.metrics WHERE window_seconds = 60`,
+  );
+  t.is(Number(rows[0]?.s), records.length * 2, "each record's two fields once");
+}

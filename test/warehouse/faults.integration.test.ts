@@ -14,15 +14,12 @@ import { runCollector } from "../../collector/run.js";
 import { isHostflowError } from "../../lib/errors.js";
 import { waitFor } from "../helpers/agent.js";
 import {
-  assertSame,
+  assertExactlyOnce,
   type CollectorFixture,
   collectorFixture,
   dataset,
-  expectedAggregates,
-  hiveAggregates,
   produce,
   quiet,
-  type TestRecord,
 } from "../helpers/collector.js";
 import { type PrivateHdfs, privateHdfs } from "../helpers/private-hdfs.js";
 
@@ -112,14 +109,6 @@ async function faultDuringLoad(
   await heal();
   const code = await run.exit;
   return { code, log: run.stderr() };
-}
-
-async function assertExactlyOnce(t: ExecutionContext, f: CollectorFixture, records: TestRecord[]) {
-  assertSame(t, await hiveAggregates(f), expectedAggregates(records));
-  const { rows } = await f.store.query<{ s: number }>(
-    `SELECT SUM(samples) AS s FROM ${f.database}.metrics WHERE window_seconds = 60`,
-  );
-  t.is(Number(rows[0]?.s), records.length * 2, "each record's two fields once");
 }
 
 test.serial(

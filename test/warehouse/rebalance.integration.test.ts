@@ -12,12 +12,10 @@ import path from "node:path";
 import test, { type ExecutionContext } from "ava";
 import { waitFor } from "../helpers/agent.js";
 import {
-  assertSame,
+  assertExactlyOnce,
   type CollectorFixture,
   collectorFixture,
   dataset,
-  expectedAggregates,
-  hiveAggregates,
   produce,
 } from "../helpers/collector.js";
 
@@ -90,11 +88,7 @@ async function race(t: ExecutionContext, point: "after-files" | "mid-claims") {
   t.is(await held.exit, 0, held.output());
   t.regex(held.output(), /HF_LOAD_LOST|another collector of the group/);
   t.regex(held.output(), /stopped by another-collector/);
-  assertSame(t, await hiveAggregates(f), expectedAggregates(records));
-  const { rows } = await f.store.query<{ s: number }>(
-    `SELECT SUM(samples) AS s FROM ${f.database}.metrics WHERE window_seconds = 60`,
-  );
-  t.is(Number(rows[0]?.s), records.length * 2, "each record's two fields once");
+  await assertExactlyOnce(t, f, records);
 }
 
 test.serial(
