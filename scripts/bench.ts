@@ -8,6 +8,8 @@
  *   footprint scripts/bench/footprint.ts: the built agent's CPU, wake-ups and memory beside
  *             collectd and Telegraf (e.g. footprint --minutes 1 --runs 1 --intervals 10)
  *   collector scripts/bench/collector.ts (needs Kafka and HiveServer2)
+ *   fleet     scripts/bench/fleet.ts: agents, collectors, dashboard, 3 brokers, HDFS, Hive under
+ *             a fleet's load with a broker and a collector killed (e.g. fleet --minutes 3 --hosts 2000)
  * Arguments after a one-script suite go to its script (e.g. pipeline --runs 5); `agent` runs
  * both scripts with their defaults.
  */
@@ -23,6 +25,8 @@ const SUITES: Record<string, { scripts: string[]; stack: GroupName[] }> = {
   channels: { scripts: ["channels"], stack: [] },
   footprint: { scripts: ["footprint"], stack: ["kafka"] },
   collector: { scripts: ["collector"], stack: ["kafka", "hive"] },
+  // Three brokers (one is killed): it starts and stops its own stack (scripts/bench/fleet/stack.ts).
+  fleet: { scripts: ["fleet"], stack: [] },
 };
 
 function run(script: string, args: string[]): Promise<number> {
