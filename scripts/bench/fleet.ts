@@ -4,7 +4,7 @@
  *   npm run bench -- fleet [--minutes 30] [--hosts 10000] [--agents 4] [--collectors 2]
  *     [--partitions 6] [--interval 10] [--schedule "* * * * *"] [--max-duration 50s]
  *     [--broker-down 60] [--no-broker-kill] [--no-collector-kill] [--poll 2] [--view-hosts 20]
- *     [--view-poll 10] [--dashboard-poll 2] [--dashboard-force] [--drain-timeout 600]
+ *     [--view-poll 30] [--dashboard-poll 2] [--dashboard-force] [--drain-timeout 600]
  *     [--no-build] [--no-record] [--keep]
  *
  * A three-broker Kafka (replication 3, min.insync.replicas 2), HDFS and Apache Hive 4 from the
@@ -79,7 +79,7 @@ const { values: args } = parseArgs({
     "no-collector-kill": { type: "boolean", default: false },
     poll: { type: "string", default: "2" },
     "view-hosts": { type: "string", default: "20" },
-    "view-poll": { type: "string", default: "10" },
+    "view-poll": { type: "string", default: "30" },
     "dashboard-poll": { type: "string", default: "2" },
     "dashboard-force": { type: "boolean", default: false },
     "drain-timeout": { type: "string", default: "600" },
@@ -118,6 +118,7 @@ const BROKER_DOWN_S = number(
 );
 const COLLECTOR_KILL_AT_S = 0.6 * WINDOW_S;
 const COLLECTOR_DOWN_S = 5;
+const COLLECTOR_STOP_GRACE_MS = 120_000;
 /** The broker the bench kills: not the first, whose port is every client's first bootstrap. */
 const VICTIM_BROKER: ServiceName = "kafka-2";
 const ROOT = projectRoot();
@@ -207,6 +208,14 @@ interface CollectorState {
   failures: string[];
   skipped: number;
   warnings: number;
+  /** kafkajs consumer crashes ("Crash: …"), after which kafkajs restarts the consumer itself. */
+  crashes: number;
+  rebalances: number;
+  /** Partitions assigned while no run goes on: a consumer of a finished run still in the group. */
+  strayAssignments: number;
+  inRun: boolean;
+  /** How the last process ended at the bench's SIGTERM: its exit, or killed after the grace. */
+  stopped: string;
 }
 
 async function main(): Promise<Results> {
@@ -328,11 +337,20 @@ async function main(): Promise<Results> {
           onLine: (line, at) => {
             const entry = logLine(line);
             if (entry === undefined) return;
-            if (entry.msg.startsWith("run starts")) state.runStarts.push(at);
+            if (entry.msg.startsWith("run starts")) {
+              state.runStarts.push(at);
+              state.inRun = true;
+            }
+            if (entry.msg.startsWith("Crash:")) state.crashes += 1;
+            if (entry.msg.includes("rebalancing, re-joining")) state.rebalances += 1;
+            if (/^assigned \d+ partitions/.test(entry.msg) && !state.inRun)
+              state.strayAssignments += 1;
             const done =
               /^run done: (\d+) records,.* ([\d.]+) s, \d+ records\/s, lag left (\d+)/.exec(
                 entry.msg,
               );
+            if (entry.msg.startsWith("run done") || entry.msg.startsWith("run failed"))
+              state.inRun = false;
             if (done) {
               state.runs.push({
                 at,
@@ -360,6 +378,11 @@ async function main(): Promise<Results> {
           failures: [],
           skipped: 0,
           warnings: 0,
+          crashes: 0,
+          rebalances: 0,
+          strayAssignments: 0,
+          inRun: false,
+          stopped: "",
         }),
       );
     }
@@ -546,6 +569,7 @@ async function main(): Promise<Results> {
             `collector ${victim.index} SIGKILLed ${victim.runStarts.length > runs ? "3 s into a run" : "(no run started within 75 s)"}`,
           );
           await victim.process.exited;
+          victim.inRun = false;
           await wait(COLLECTOR_DOWN_S * 1000);
           await startCollector(victim);
           note(`collector ${victim.index} started again (pid ${victim.process.pid})`);
@@ -571,8 +595,8 @@ async function main(): Promise<Results> {
     );
     const drainStarted = Date.now();
     let drained = false;
+    // The poller above keeps asking `loads` (one session runs one statement at a time).
     while (Date.now() - drainStarted < DRAIN_TIMEOUT_S * 1000) {
-      await commits.poll();
       const loaded = commits.loaded();
       if ([...finalEnd].every(([p, high]) => (loaded.get(p) ?? 0) >= high)) {
         drained = true;
@@ -588,7 +612,24 @@ async function main(): Promise<Results> {
     );
     polling = false;
     await Promise.all(loops);
-    await Promise.all(collectors.map((c) => c.process.stop(180_000)));
+    // For a look afterwards: what the bench saw committed, and the lag it followed.
+    writeFileSync(
+      path.join(runDir, "commits.json"),
+      JSON.stringify({ t0, commits: [...commits.commits.values()], lagSeries, events }, null, 1),
+    );
+    // A collector stops after the run in progress; one that is still there after two minutes
+    // is killed, and the report says so.
+    await Promise.all(
+      collectors.map(async (c) => {
+        const began = Date.now();
+        await c.process.stop(COLLECTOR_STOP_GRACE_MS);
+        const { code, signal } = await c.process.exited;
+        c.stopped =
+          signal === "SIGKILL"
+            ? `did not exit within ${COLLECTOR_STOP_GRACE_MS / 1000} s of SIGTERM: killed`
+            : `exit ${code ?? signal} ${((Date.now() - began) / 1000).toFixed(0)} s after SIGTERM`;
+      }),
+    );
     await dashboard.stop(10_000);
 
     // ---- the independent recomputation, and the view
@@ -682,6 +723,10 @@ async function main(): Promise<Results> {
         failures: c.failures,
         skipped: c.skipped,
         warnings: c.warnings,
+        crashes: c.crashes,
+        rebalances: c.rebalances,
+        strayAssignments: c.strayAssignments,
+        stopped: c.stopped,
       })),
       lagSeries,
       totalEnd,

@@ -69,6 +69,10 @@ export interface Results {
     failures: string[];
     skipped: number;
     warnings: number;
+    crashes: number;
+    rebalances: number;
+    strayAssignments: number;
+    stopped: string;
   }>;
   lagSeries: Array<{ at: number; end: number; loaded: number }>;
   totalEnd: number;
@@ -150,6 +154,31 @@ function ofWindow(view: Map<string, FieldTotal>, seconds: number): Map<string, F
     if (Number(size) === seconds) out.set(rest.join("\0"), total);
   }
   return out;
+}
+
+/**
+ * Offsets committed by two different loads (not two attempts of one load, which the views
+ * count once): what the views count twice.
+ */
+function overlappingCommits(commits: Commit[]) {
+  const load = (c: Commit) => c.loadId.split("#")[0];
+  const byPartition = new Map<number, Commit[]>();
+  for (const c of commits)
+    byPartition.set(c.partition, [...(byPartition.get(c.partition) ?? []), c]);
+  const pairs: Array<{ a: Commit; b: Commit; records: number }> = [];
+  for (const list of byPartition.values()) {
+    list.sort((x, y) => x.from - y.from);
+    for (let i = 0; i < list.length; i++) {
+      for (let j = i + 1; j < list.length; j++) {
+        const a = list[i] as Commit;
+        const b = list[j] as Commit;
+        if (b.from >= a.next) break;
+        if (load(a) === load(b)) continue;
+        pairs.push({ a, b, records: Math.min(a.next, b.next) - b.from });
+      }
+    }
+  }
+  return pairs;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,6 +299,13 @@ export function report(r: Results): {
     (c) => c.lost === 0 && c.duplicated === 0 && c.sumMismatches === 0,
   );
   const correct = exact && r.truth.neverVisible === 0 && r.truth.bad === 0;
+  const overlaps = overlappingCommits(r.commits);
+  const overlapText = overlaps
+    .slice(0, 8)
+    .map(
+      ({ a, b, records }) =>
+        `partition ${a.partition}: ${int(records)} records in ${a.loadId} (${a.collector}, offsets ${a.from}–${a.next - 1}, seen at ${rel(a.seenAt)}) and ${b.loadId} (${b.collector}, ${b.from}–${b.next - 1}, seen at ${rel(b.seenAt)})`,
+    );
   const producerDuplicates = r.truth.streams.reduce((n, s) => n + s.duplicates, 0);
   const producerMissing = r.truth.streams.reduce((n, s) => n + s.missing, 0);
 
@@ -320,6 +356,11 @@ export function report(r: Results): {
         : undefined,
     ],
     [
+      "(extra) agents → Kafka: every sequence number the agents committed is in the topic",
+      `${int(producerMissing)} missing, ${int(producerDuplicates)} duplicated (at-least-once retries)`,
+      producerMissing === 0,
+    ],
+    [
       "the collectors keep up",
       `produced ${int(producedRate)}/s, committed ${int(loadedRate)}/s over the window's last two thirds; lag at its end ${int(lagAtEnd)} records (${fixed(lagAtEnd / producedRate, 0)} s of production), max ${int(maxLag)}; all loaded ${r.drained ? `${s0(r.drainSeconds)} s` : "NOT"} after the agents stopped`,
       keepsUp,
@@ -351,7 +392,11 @@ export function report(r: Results): {
       "run s (median / max)",
       "failed",
       "ticks skipped",
+      "rebalances",
+      "consumer crashes",
+      "assignments outside a run",
       "warn+error lines",
+      "at the bench's SIGTERM",
     ],
     ...r.collectors.map((c) => [
       c.name,
@@ -360,7 +405,11 @@ export function report(r: Results): {
       `${fixed(median(c.runs.map((x) => x.seconds)), 1)} / ${fixed(Math.max(0, ...c.runs.map((x) => x.seconds)), 1)}`,
       String(c.failures.length),
       String(c.skipped),
+      String(c.rebalances),
+      String(c.crashes),
+      String(c.strayAssignments),
       String(c.warnings),
+      c.stopped,
     ]),
   ];
   const agentLine = r.agents
@@ -474,6 +523,12 @@ export function report(r: Results): {
       : r.gapRows
           .map((g) => `${g.kind} ${int(g.rows)} rows (${int(g.missing)} sequence numbers)`)
           .join(", ");
+  const holesText = r.truth.streams.flatMap((s) =>
+    s.holes.map(
+      (h) =>
+        `${s.agentId}: seq ${h.from}–${h.to} (${h.to - h.from + 1}) missing between records sent at ${rel(h.sentBefore)} and ${rel(h.sentAfter)}`,
+    ),
+  );
   const streamsText = r.truth.streams
     .map(
       (s) =>
@@ -509,6 +564,9 @@ export function report(r: Results): {
     ...firstDifferences.map((d) => `  difference: ${d}`),
     `  ${correct ? "0 lost / 0 duplicated" : "NOT exactly once"}; records never visible in the view: ${int(r.truth.neverVisible)}; quarantined: ${int(r.quarantined)}`,
     `  producer side (hf-seq per agent stream, in Kafka): ${int(producerDuplicates)} duplicates, ${int(producerMissing)} missing — ${streamsText}`,
+    `  commits of the same offsets by two loads: ${overlaps.length === 0 ? "none" : `${overlaps.length} (${int(overlaps.reduce((n, o) => n + o.records, 0))} records)`}`,
+    ...overlapText.map((t) => `    ${t}`),
+    ...holesText.map((h) => `  hole: ${h}`),
     `  gaps view (the collectors' gap tracker): ${gapsText}`,
     "",
     `freshness (loads polled every ${o.pollS} s, ${int(r.commitPolls.polls)} polls of ${s0(r.commitPolls.averageMs)} ms; the view for ${r.sampledHosts.length} hosts every ${o.viewPollS} s, ${r.viewPolls.length} polls of ${s0(viewPollMs)} ms${r.viewError ? `, last error: ${r.viewError}` : ""}):`,
@@ -547,6 +605,14 @@ export function report(r: Results): {
     "",
     markdownTable(exactRows),
     ...(firstDifferences.length > 0 ? ["", ...firstDifferences.map((d) => `- ${d}`)] : []),
+    ...(holesText.length > 0
+      ? [
+          "",
+          "Sequence numbers missing in Kafka (the first holes per agent):",
+          "",
+          ...holesText.map((h) => `- ${h}`),
+        ]
+      : []),
     "",
     `Freshness (\`loads\` polled every ${o.pollS} s, ${s0(r.commitPolls.averageMs)} ms a poll; the view for ${r.sampledHosts.length} hosts every ${o.viewPollS} s, ${s0(viewPollMs)} ms a poll; dashboard: ${dashMode}):`,
     "",

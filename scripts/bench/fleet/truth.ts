@@ -23,6 +23,11 @@ export interface StreamCheck {
   duplicates: number;
   lowest: number;
   highest: number;
+  /**
+   * The first holes: sequence numbers from–to, and the CreateTime of the records just before
+   * and after them (when the producer sent around the hole).
+   */
+  holes: Array<{ from: number; to: number; sentBefore: number; sentAfter: number }>;
 }
 
 export interface Truth {
@@ -51,20 +56,25 @@ export interface Truth {
   readSeconds: number;
 }
 
-/** A growing count per sequence number (0, 1, 2 and more: a byte each). */
+/** A growing count per sequence number (0, 1, 2 and more: a byte each), and when each was sent. */
 class SeqCounts {
   private counts = new Uint8Array(1 << 16);
+  private sent = new Float64Array(1 << 16);
   records = 0;
   duplicates = 0;
   lowest = Number.POSITIVE_INFINITY;
   highest = -1;
 
-  add(seq: number): void {
+  add(seq: number, sentAt: number): void {
     while (seq >= this.counts.length) {
       const grown = new Uint8Array(this.counts.length * 2);
       grown.set(this.counts);
       this.counts = grown;
+      const times = new Float64Array(this.sent.length * 2);
+      times.set(this.sent);
+      this.sent = times;
     }
+    this.sent[seq] = sentAt;
     const had = this.counts[seq] ?? 0;
     if (had > 0) this.duplicates += 1;
     if (had < 255) this.counts[seq] = had + 1;
@@ -77,6 +87,23 @@ class SeqCounts {
     let n = 0;
     for (let s = this.lowest; s <= this.highest; s++) if (this.counts[s] === 0) n += 1;
     return n;
+  }
+
+  holes(limit: number): StreamCheck["holes"] {
+    const out: StreamCheck["holes"] = [];
+    for (let s = this.lowest; s <= this.highest && out.length < limit; s++) {
+      if (this.counts[s] !== 0) continue;
+      let to = s;
+      while (to + 1 <= this.highest && this.counts[to + 1] === 0) to += 1;
+      out.push({
+        from: s,
+        to,
+        sentBefore: this.sent[s - 1] ?? Number.NaN,
+        sentAfter: this.sent[to + 1] ?? Number.NaN,
+      });
+      s = to;
+    }
+    return out;
   }
 }
 
@@ -211,7 +238,7 @@ export async function readTruth(options: ReadOptions): Promise<Truth> {
         counts = new SeqCounts();
         streams.set(id, counts);
       }
-      counts.add(seq);
+      counts.add(seq, createTime);
     }
     truth.intoKafka.add((createTime - ts) / 1000);
     const seen = options.visibleAt(partition, offset);
@@ -241,6 +268,7 @@ export async function readTruth(options: ReadOptions): Promise<Truth> {
       duplicates: counts.duplicates,
       lowest: counts.lowest,
       highest: counts.highest,
+      holes: counts.holes(5),
     });
   }
   truth.streams.sort((x, y) => x.agentId.localeCompare(y.agentId));
