@@ -533,54 +533,69 @@ async function main(): Promise<Results> {
       say(`${stamp()} ${what}`);
     };
     const faults: Promise<void>[] = [];
+    const faultErrors: unknown[] = [];
+    /** Runs `work` beside the window; its failure (not Ctrl-C's) fails the bench at the end. */
+    const fault = (work: () => Promise<void>) =>
+      faults.push(
+        work().catch((error: unknown) => {
+          if (!(error instanceof Interrupted)) faultErrors.push(error);
+        }),
+      );
     const faultWindows: Array<[number, number]> = [];
     if (!args["no-broker-kill"]) {
-      faults.push(
-        (async () => {
-          await wait(t0 + BROKER_KILL_AT_S * 1000 - Date.now());
-          sampler.sampleNow(`broker ${VICTIM_BROKER.slice(-1)}`);
-          theStack.killBroker(VICTIM_BROKER);
-          const killedAt = Date.now();
-          note(`${VICTIM_BROKER} SIGKILLed`);
-          await wait(BROKER_DOWN_S * 1000);
-          note(`${VICTIM_BROKER} starting again`);
-          const took = await theStack.restartBroker();
-          note(
-            `${VICTIM_BROKER} back: the cluster has 3 brokers again (${took.toFixed(1)} s after its start)`,
-          );
-          faultWindows.push([killedAt - 90_000, Date.now() + 120_000]);
-        })(),
-      );
+      fault(async () => {
+        await wait(t0 + BROKER_KILL_AT_S * 1000 - Date.now());
+        sampler.sampleNow(`broker ${VICTIM_BROKER.slice(-1)}`);
+        // A stack that ran before the bench gets its broker back, even after Ctrl-C.
+        if (theStack.runningBefore.includes(VICTIM_BROKER)) {
+          cleanups.push([
+            `${VICTIM_BROKER} started again`,
+            async () => {
+              if (theStack.pid(VICTIM_BROKER) === undefined) await theStack.restartBroker();
+            },
+          ]);
+        }
+        theStack.killBroker(VICTIM_BROKER);
+        const killedAt = Date.now();
+        note(`${VICTIM_BROKER} SIGKILLed`);
+        await wait(BROKER_DOWN_S * 1000);
+        note(`${VICTIM_BROKER} starting again`);
+        const took = await theStack.restartBroker();
+        note(
+          `${VICTIM_BROKER} back: the cluster has 3 brokers again (${took.toFixed(1)} s after its start)`,
+        );
+        faultWindows.push([killedAt - 90_000, Date.now() + 120_000]);
+      });
     }
     if (!args["no-collector-kill"] && COLLECTORS > 0) {
-      faults.push(
-        (async () => {
-          await wait(t0 + COLLECTOR_KILL_AT_S * 1000 - Date.now());
-          const victim = collectors[collectors.length - 1] as CollectorState;
-          // In a run: kill it where a crash costs most, with records read and not loaded.
-          const runs = victim.runStarts.length;
-          const deadline = Date.now() + 75_000;
-          while (victim.runStarts.length === runs && Date.now() < deadline) await wait(250);
-          await wait(3_000);
-          sampler.sampleNow(`collector ${victim.index}`);
-          victim.process.child.kill("SIGKILL");
-          const killedAt = Date.now();
-          note(
-            `collector ${victim.index} SIGKILLed ${victim.runStarts.length > runs ? "3 s into a run" : "(no run started within 75 s)"}`,
-          );
-          await victim.process.exited;
-          victim.inRun = false;
-          await wait(COLLECTOR_DOWN_S * 1000);
-          await startCollector(victim);
-          note(`collector ${victim.index} started again (pid ${victim.process.pid})`);
-          faultWindows.push([killedAt - 90_000, Date.now() + 120_000]);
-        })(),
-      );
+      fault(async () => {
+        await wait(t0 + COLLECTOR_KILL_AT_S * 1000 - Date.now());
+        const victim = collectors[collectors.length - 1] as CollectorState;
+        // In a run: kill it where a crash costs most, with records read and not loaded.
+        const runs = victim.runStarts.length;
+        const deadline = Date.now() + 75_000;
+        while (victim.runStarts.length === runs && Date.now() < deadline) await wait(250);
+        await wait(3_000);
+        sampler.sampleNow(`collector ${victim.index}`);
+        victim.process.child.kill("SIGKILL");
+        const killedAt = Date.now();
+        note(
+          `collector ${victim.index} SIGKILLed ${victim.runStarts.length > runs ? "3 s into a run" : "(no run started within 75 s)"}`,
+        );
+        await victim.process.exited;
+        victim.inRun = false;
+        await wait(COLLECTOR_DOWN_S * 1000);
+        await startCollector(victim);
+        note(`collector ${victim.index} started again (pid ${victim.process.pid})`);
+        faultWindows.push([killedAt - 90_000, Date.now() + 120_000]);
+      });
     }
 
     // ---- the production window
     await wait(t0 + WINDOW_S * 1000 - Date.now());
     await Promise.all(faults);
+    if (abort.signal.aborted) throw new Interrupted();
+    if (faultErrors.length > 0) throw faultErrors[0];
     sampler.close();
     const producedUntil = Date.now();
     note("stopping the agents");
@@ -812,8 +827,10 @@ try {
   // The performance aims are printed PASS or FAIL; a wrong count is a failure of the bench.
   exitCode = correct ? 0 : 1;
 } catch (error) {
-  if (error instanceof Interrupted) exitCode = 130;
-  else {
+  if (error instanceof Interrupted) {
+    say("interrupted: the bench's processes are stopped, its topic and database removed");
+    exitCode = 130;
+  } else {
     console.error(`\nfleet bench failed: ${(error as Error).stack ?? error}`);
     exitCode = 1;
   }
