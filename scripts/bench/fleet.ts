@@ -55,6 +55,7 @@ import { type Results, recordInBenchmarks, report } from "./fleet/report.js";
 import { externalEndpoints, type FleetStack, fleetStack, type ServiceName } from "./fleet/stack.js";
 import { readTruth } from "./fleet/truth.js";
 import {
+  checkSession,
   commitWatcher,
   filesPerPartition,
   hiveSession,
@@ -160,15 +161,13 @@ class Interrupted extends Error {}
 async function wait(ms: number): Promise<void> {
   if (abort.signal.aborted) throw new Interrupted();
   await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, Math.max(0, ms));
-    abort.signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
+    const done = () => {
+      clearTimeout(timer);
+      abort.signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, ms));
+    abort.signal.addEventListener("abort", done, { once: true });
   });
   if (abort.signal.aborted) throw new Interrupted();
 }
@@ -660,19 +659,49 @@ async function main(): Promise<Results> {
     note(
       `read ${truth.records.toLocaleString("en")} records in ${truth.readSeconds.toFixed(0)} s; asking the metrics view`,
     );
-    const checkSession = await hiveSession(hive);
-    sessions.push(checkSession);
-    const viewFields = await viewFieldTotals(checkSession, database);
-    const viewWindows = await viewHostWindows(checkSession, database);
-    const quarantined = Number(
-      (await checkSession.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${database}.quarantine`))
-        .rows[0]?.n ?? 0,
+    const check = await checkSession(hive);
+    sessions.push(check);
+    const measurements = [
+      ...new Set([...truth.fields.keys()].map((k) => k.split("\0")[0] as string)),
+    ];
+    // A failed statement (HiveServer2 out of memory …) is reported, and the rest still runs.
+    const checkErrors: string[] = [];
+    const attempt = async <T>(what: string, work: () => Promise<T>): Promise<T | undefined> => {
+      const began = Date.now();
+      try {
+        const result = await work();
+        say(`${stamp()} ${what}: ${((Date.now() - began) / 1000).toFixed(0)} s`);
+        return result;
+      } catch (error) {
+        checkErrors.push(`${what}: ${(error as Error).message}`);
+        say(`${stamp()} ${what} FAILED: ${(error as Error).message}`);
+        return undefined;
+      }
+    };
+    const viewFields = await attempt("the view per measurement and field", () =>
+      viewFieldTotals(check, database, measurements),
     );
-    const gapRows = (
-      await checkSession.query<{ kind: string; n: number; missing: number }>(
-        `SELECT kind, COUNT(*) AS n, SUM(missing) AS missing FROM ${database}.gaps GROUP BY kind`,
-      )
-    ).rows.map((r) => ({ kind: String(r.kind), rows: Number(r.n), missing: Number(r.missing) }));
+    const viewWindows = await attempt("the view per host and minute", () =>
+      viewHostWindows(check, database),
+    );
+    const quarantined = await attempt("the quarantine", async () =>
+      Number(
+        (await check.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${database}.quarantine`))
+          .rows[0]?.n ?? 0,
+      ),
+    );
+    const gapRows =
+      (await attempt("the gaps view", async () =>
+        (
+          await check.query<{ kind: string; n: number; missing: number }>(
+            `SELECT kind, COUNT(*) AS n, SUM(missing) AS missing FROM ${database}.gaps GROUP BY kind`,
+          )
+        ).rows.map((r) => ({
+          kind: String(r.kind),
+          rows: Number(r.n),
+          missing: Number(r.missing),
+        })),
+      )) ?? [];
 
     // ---- files per partition, and compaction when the CLI has it
     const filesBefore = await filesPerPartition(hdfs, tablesRoot);
@@ -694,7 +723,9 @@ async function main(): Promise<Results> {
         seconds: (Date.now() - began) / 1000,
         output: `${out.stdout}${out.stderr}`.trim().split("\n").slice(-3).join("\n"),
         after: await filesPerPartition(hdfs, tablesRoot),
-        viewFieldsAfter: await viewFieldTotals(checkSession, database),
+        viewFieldsAfter: await attempt("the view after compaction", () =>
+          viewFieldTotals(check, database, measurements),
+        ),
       };
     } else {
       compaction = { available: false };
@@ -752,11 +783,12 @@ async function main(): Promise<Results> {
       truth,
       viewFields,
       viewWindows,
+      checkErrors,
       viewPolls: view?.polls ?? [],
       viewError: view?.lastError(),
       sampledHosts: sampled,
       dashboard: dashboardWatched,
-      quarantined,
+      quarantined: quarantined ?? Number.NaN,
       gapRows,
       filesBefore,
       compaction,

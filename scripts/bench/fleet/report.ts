@@ -81,8 +81,10 @@ export interface Results {
   commits: Commit[];
   commitPolls: { polls: number; averageMs: number; lastError: string | undefined };
   truth: Truth;
-  viewFields: Map<string, FieldTotal>;
-  viewWindows: Map<string, FieldTotal>;
+  /** Undefined when the statement failed (checkErrors says why). */
+  viewFields: Map<string, FieldTotal> | undefined;
+  viewWindows: Map<string, FieldTotal> | undefined;
+  checkErrors: string[];
   viewPolls: ViewPoll[];
   viewError: string | undefined;
   sampledHosts: string[];
@@ -98,7 +100,7 @@ export interface Results {
         seconds: number;
         output: string;
         after: Map<string, Map<string, number>>;
-        viewFieldsAfter: Map<string, FieldTotal>;
+        viewFieldsAfter: Map<string, FieldTotal> | undefined;
       };
 }
 
@@ -124,7 +126,11 @@ interface Comparison {
 const sumsDiffer = (a: number, b: number) =>
   Math.abs(a - b) > 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
 
-function compare(kafka: Map<string, FieldTotal>, view: Map<string, FieldTotal>): Comparison {
+function compare(
+  kafka: Map<string, FieldTotal>,
+  view: Map<string, FieldTotal> | undefined,
+): Comparison | undefined {
+  if (view === undefined) return undefined;
   const out: Comparison = {
     compared: 0,
     lost: 0,
@@ -147,7 +153,11 @@ function compare(kafka: Map<string, FieldTotal>, view: Map<string, FieldTotal>):
 }
 
 /** The view's per (measurement, field) totals of one window size, keyed as the reader's. */
-function ofWindow(view: Map<string, FieldTotal>, seconds: number): Map<string, FieldTotal> {
+function ofWindow(
+  view: Map<string, FieldTotal> | undefined,
+  seconds: number,
+): Map<string, FieldTotal> | undefined {
+  if (view === undefined) return undefined;
   const out = new Map<string, FieldTotal>();
   for (const [key, total] of view) {
     const [size, ...rest] = key.split("\0");
@@ -291,13 +301,16 @@ export function report(r: Results): {
   const fields60 = compare(r.truth.fields, ofWindow(r.viewFields, 60));
   const fields3600 = compare(r.truth.fields, ofWindow(r.viewFields, 3600));
   const windows = compare(r.truth.hostWindows, r.viewWindows);
+  const compacted = r.compaction.available === true;
   const fieldsAfter =
     r.compaction.available === true
       ? compare(r.truth.fields, ofWindow(r.compaction.viewFieldsAfter, 60))
       : undefined;
-  const exact = [fields60, fields3600, windows, ...(fieldsAfter ? [fieldsAfter] : [])].every(
-    (c) => c.lost === 0 && c.duplicated === 0 && c.sumMismatches === 0,
+  const exact = [fields60, fields3600, windows, ...(compacted ? [fieldsAfter] : [])].every(
+    (c) => c !== undefined && c.lost === 0 && c.duplicated === 0 && c.sumMismatches === 0,
   );
+  const total = (pick: (c: Comparison) => number) =>
+    [fields60, windows].reduce((n, c) => n + (c === undefined ? 0 : pick(c)), 0);
   const correct = exact && r.truth.neverVisible === 0 && r.truth.bad === 0;
   const overlaps = overlappingCommits(r.commits);
   const overlapText = overlaps
@@ -331,7 +344,7 @@ export function report(r: Results): {
   const aims: Array<[string, string, boolean | undefined]> = [
     [
       "every sample counted exactly once (Kafka, read back by kcat, against the metrics view)",
-      `${int(fields60.lost + windows.lost)} lost, ${int(fields60.duplicated + windows.duplicated)} duplicated, ${int(fields60.sumMismatches + windows.sumMismatches)} sums off, ${int(r.truth.neverVisible)} records never visible`,
+      `${int(total((c) => c.lost))} lost, ${int(total((c) => c.duplicated))} duplicated, ${int(total((c) => c.sumMismatches))} sums off, ${int(r.truth.neverVisible)} records never visible${r.checkErrors.length > 0 ? `; NOT CHECKED: ${r.checkErrors.join("; ")}` : ""}`,
       correct,
     ],
     [
@@ -416,42 +429,20 @@ export function report(r: Results): {
     .map((a) => `${a.name} ${int(a.hosts)} hosts, ${a.warnings} warn/error lines, exit ${a.exit}`)
     .join("; ");
 
+  const compareRow = (what: string, c: Comparison | undefined) =>
+    c === undefined
+      ? [what, "query failed", "", "", ""]
+      : [what, int(c.compared), int(c.lost), int(c.duplicated), int(c.sumMismatches)];
   const exactRows = [
     ["compared", "keys", "lost samples", "duplicated samples", "sums off"],
-    [
-      "per measurement and field, 1 min windows",
-      int(fields60.compared),
-      int(fields60.lost),
-      int(fields60.duplicated),
-      int(fields60.sumMismatches),
-    ],
-    [
-      "per measurement and field, 1 h windows",
-      int(fields3600.compared),
-      int(fields3600.lost),
-      int(fields3600.duplicated),
-      int(fields3600.sumMismatches),
-    ],
-    [
-      "per host and minute: cpu usage_idle, mem used_percent",
-      int(windows.compared),
-      int(windows.lost),
-      int(windows.duplicated),
-      int(windows.sumMismatches),
-    ],
-    ...(fieldsAfter
-      ? [
-          [
-            "after compaction, per measurement and field, 1 min",
-            int(fieldsAfter.compared),
-            int(fieldsAfter.lost),
-            int(fieldsAfter.duplicated),
-            int(fieldsAfter.sumMismatches),
-          ],
-        ]
+    compareRow("per measurement and field, 1 min windows", fields60),
+    compareRow("per measurement and field, 1 h windows", fields3600),
+    compareRow("per host and minute: cpu usage_idle, mem used_percent", windows),
+    ...(compacted
+      ? [compareRow("after compaction, per measurement and field, 1 min", fieldsAfter)]
       : []),
   ];
-  const firstDifferences = [...fields60.differences, ...windows.differences]
+  const firstDifferences = [...(fields60?.differences ?? []), ...(windows?.differences ?? [])]
     .slice(0, 10)
     .map(
       (d) =>

@@ -212,27 +212,48 @@ export interface FieldTotal {
   total: number;
 }
 
-/** Per window size, measurement and field: samples and sum over the whole view. */
+/**
+ * A session for the final comparison's big reads of the view. The view groups every partial
+ * row by host, measurement, tags, field and window: millions of groups at 10,000 hosts. Local
+ * Tez runs inside HiveServer2's heap, and its map-side hash aggregation ran it out of memory
+ * (Java heap space, 2 GB) on the whole view; without it the groups are sorted and streamed.
+ */
+export async function checkSession(access: HiveAccess): Promise<HiveClient> {
+  const client = await hiveSession(access);
+  await client.execute("SET hive.map.aggr=false");
+  return client;
+}
+
+/**
+ * Per window size, measurement and field: samples and sum over the whole view, one
+ * measurement per statement (fewer groups at a time).
+ */
 export async function viewFieldTotals(
   client: HiveClient,
   database: string,
+  measurements: string[],
 ): Promise<Map<string, FieldTotal>> {
-  const { rows } = await client.query<{
-    window_seconds: number;
-    measurement: string;
-    field: string;
-    samples: number;
-    total: number;
-  }>(
-    `SELECT window_seconds, measurement, field, SUM(samples) AS samples, SUM(total) AS total ` +
-      `FROM ${database}.metrics GROUP BY window_seconds, measurement, field`,
-  );
-  return new Map(
-    rows.map((r) => [
-      `${r.window_seconds}\0${r.measurement}\0${r.field}`,
-      { samples: Number(r.samples), total: Number(r.total) },
-    ]),
-  );
+  const out = new Map<string, FieldTotal>();
+  for (const measurement of measurements) {
+    const { rows } = await client.query<{
+      window_seconds: number;
+      measurement: string;
+      field: string;
+      samples: number;
+      total: number;
+    }>(
+      `SELECT window_seconds, measurement, field, SUM(samples) AS samples, SUM(total) AS total ` +
+        `FROM ${database}.metrics WHERE measurement = ${quote(measurement)} ` +
+        "GROUP BY window_seconds, measurement, field",
+    );
+    for (const r of rows) {
+      out.set(`${r.window_seconds}\0${r.measurement}\0${r.field}`, {
+        samples: Number(r.samples),
+        total: Number(r.total),
+      });
+    }
+  }
+  return out;
 }
 
 /** The fields compared per host and minute. */
