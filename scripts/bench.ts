@@ -10,6 +10,8 @@
  *   collector scripts/bench/collector.ts (needs Kafka and HiveServer2)
  *   dashboard-live scripts/bench/dashboard-live.ts: the dashboard's live store fed 10,000 hosts'
  *             samples (no servers), its memory and CPU per record
+ *   fleet     scripts/bench/fleet.ts: agents, collectors, dashboard, 3 brokers, HDFS, Hive under
+ *             a fleet's load with a broker and a collector killed (e.g. fleet --minutes 3 --hosts 2000)
  * Arguments after a one-script suite go to its script (e.g. pipeline --runs 5); `agent` runs
  * both scripts with their defaults.
  */
@@ -26,6 +28,8 @@ const SUITES: Record<string, { scripts: string[]; stack: GroupName[] }> = {
   footprint: { scripts: ["footprint"], stack: ["kafka"] },
   collector: { scripts: ["collector"], stack: ["kafka", "hive"] },
   "dashboard-live": { scripts: ["dashboard-live"], stack: [] },
+  // Three brokers (one is killed): it starts and stops its own stack (scripts/bench/fleet/stack.ts).
+  fleet: { scripts: ["fleet"], stack: [] },
 };
 
 function run(script: string, args: string[]): Promise<number> {
