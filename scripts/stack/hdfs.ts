@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rename, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { HostflowError } from "../../lib/errors.js";
@@ -112,11 +113,19 @@ async function nameNodeState(layout: StackLayout): Promise<NameNodeState> {
 export function hdfsGroup(layout: StackLayout): ServiceGroup {
   const dataDir = layout.data("hdfs");
   const conf = layout.conf("hdfs");
+  // Each daemon writes the files before it starts, and a JVM already starting reads them: a
+  // file is replaced whole (renamed into place), never seen empty (the NameNode died on an
+  // empty core-site.xml while the DataNode's start rewrote it).
+  const put = async (name: string, text: string) => {
+    const tmp = path.join(conf, `.${name}.${randomUUID()}.tmp`);
+    await writeFile(tmp, text);
+    await rename(tmp, path.join(conf, name));
+  };
   const writeConf = async () => {
     await mkdir(conf, { recursive: true });
-    await writeFile(path.join(conf, "core-site.xml"), siteXml(hdfsDaemonCoreSettings(layout)));
-    await writeFile(path.join(conf, "hdfs-site.xml"), siteXml(hdfsSettings(layout, dataDir)));
-    await writeFile(path.join(conf, "log4j.properties"), HADOOP_LOG4J);
+    await put("core-site.xml", siteXml(hdfsDaemonCoreSettings(layout)));
+    await put("hdfs-site.xml", siteXml(hdfsSettings(layout, dataDir)));
+    await put("log4j.properties", HADOOP_LOG4J);
   };
   const jvm = async (lib: string, main: string, heap: string) => [
     `-Xmx${heap}`,
