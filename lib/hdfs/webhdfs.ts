@@ -185,12 +185,33 @@ export class WebHdfs {
     return this.send(method, this.requestUrl(path, op, params), op, path);
   }
 
-  private send(
+  /**
+   * One request; sent once more when it went out on a kept-alive connection that the server had
+   * closed meanwhile (EPIPE or ECONNRESET on a reused socket: the request never reached it). The
+   * fleet bench met it on its first call after a 13-minute compaction.
+   */
+  private async send(
     method: string,
     url: URL,
     op: string,
     path: string,
     data?: Uint8Array,
+  ): Promise<{ status: number; body: string }> {
+    try {
+      return await this.sendOnce(method, url, op, path, data);
+    } catch (error) {
+      if (!(error instanceof StaleSocket)) throw error;
+      return this.sendOnce(method, url, op, path, data, true);
+    }
+  }
+
+  private sendOnce(
+    method: string,
+    url: URL,
+    op: string,
+    path: string,
+    data?: Uint8Array,
+    retried = false,
   ): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
       const request = http.request(url, {
@@ -206,15 +227,20 @@ export class WebHdfs {
             }),
       });
       request.on("timeout", () => request.destroy(new Error("timed out")));
-      request.on("error", (cause) =>
+      request.on("error", (cause) => {
+        const code = (cause as NodeJS.ErrnoException).code;
+        if (!retried && request.reusedSocket && (code === "EPIPE" || code === "ECONNRESET")) {
+          reject(new StaleSocket());
+          return;
+        }
         reject(
           new HostflowError(
             "HF_HDFS",
             `WebHDFS at ${url.origin} did not answer ${op} ${path}: ${cause.message}`,
             { retriable: true, cause, context: { op, path } },
           ),
-        ),
-      );
+        );
+      });
       request.on("response", (response) => {
         let body = "";
         response.setEncoding("utf8");
@@ -236,3 +262,6 @@ export class WebHdfs {
     });
   }
 }
+
+/** A request that went out on a connection the server had already closed. */
+class StaleSocket extends Error {}
