@@ -87,3 +87,30 @@ test("nothing listening: retriable HF_HDFS saying it did not answer", async (t) 
   t.true(isHostflowError(error, "HF_HDFS") && error.retriable);
   t.regex(String(error?.message), /did not answer LISTSTATUS \/w/);
 });
+
+test("a request on a kept-alive connection the server has dropped is sent once more", async (t) => {
+  // The second request on each connection gets its socket destroyed, as a NameNode that closed
+  // an idle connection while the client was sending does.
+  const perSocket = new WeakMap<object, number>();
+  let requests = 0;
+  const server = http.createServer((request, response) => {
+    requests += 1;
+    const n = (perSocket.get(request.socket) ?? 0) + 1;
+    perSocket.set(request.socket, n);
+    if (n > 1) {
+      request.socket.destroy();
+      return;
+    }
+    response.writeHead(200, { "content-type": "application/json" });
+    response.end(JSON.stringify({ FileStatus: { pathSuffix: "", type: "FILE", length: 1 } }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.teardown(() => server.close());
+  const hdfs = new WebHdfs({
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    user: "etl",
+  });
+  t.is((await hdfs.status("/a"))?.type, "FILE");
+  t.is((await hdfs.status("/b"))?.type, "FILE", "answered on a new connection");
+  t.is(requests, 3, "the dropped request, then the same request again");
+});
