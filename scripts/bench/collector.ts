@@ -73,6 +73,7 @@ import { WebHdfs } from "../../lib/hdfs/webhdfs.js";
 import { createKafka, createTopicsAndWait } from "../../lib/kafka.js";
 import { encodeHeaders, encodeSample, WIRE_SCHEMA_VERSION } from "../../lib/wire.js";
 import { stackLayout } from "../stack/layout.js";
+import { textTable as table } from "./fleet/stats.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -1045,20 +1046,6 @@ const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 function spread(xs: number[], format: (n: number) => string): string {
   const m = format(median(xs));
   return xs.length < 2 ? m : `${m} (${format(Math.min(...xs))}–${format(Math.max(...xs))})`;
-}
-
-/** Left-aligned first column, right-aligned others. */
-function table(rows: string[][]): string {
-  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows
-    .map(
-      (r) =>
-        `  ${r
-          .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
-          .join("   ")
-          .trimEnd()}`,
-    )
-    .join("\n");
 }
 
 const rate = (x: RunResult) => RECORDS / x.collector.timed.wall;

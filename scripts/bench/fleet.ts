@@ -51,7 +51,7 @@ import {
 } from "./fleet/configs.js";
 import { dashboardWatcher } from "./fleet/dashboard.js";
 import { createSampler, type Part } from "./fleet/proc.js";
-import { type Results, recordInBenchmarks, report } from "./fleet/report.js";
+import { type CollectorRunLine, type Results, recordInBenchmarks, report } from "./fleet/report.js";
 import { externalEndpoints, type FleetStack, fleetStack, type ServiceName } from "./fleet/stack.js";
 import { readTruth } from "./fleet/truth.js";
 import {
@@ -203,7 +203,7 @@ interface CollectorState {
   config: string;
   process: Managed;
   runStarts: number[];
-  runs: Array<{ at: number; records: number; seconds: number; lagLeft: number; line: string }>;
+  runs: CollectorRunLine[];
   failures: string[];
   skipped: number;
   warnings: number;

@@ -24,6 +24,15 @@ export const AIMS = {
   filesPerPartition: 10,
 };
 
+/** One run of a collector, as its summary line says. */
+export interface CollectorRunLine {
+  at: number;
+  records: number;
+  seconds: number;
+  lagLeft: number;
+  line: string;
+}
+
 export interface Results {
   options: {
     minutes: number;
@@ -65,7 +74,7 @@ export interface Results {
   agents: Array<{ name: string; hosts: number; warnings: number; exit: number | null }>;
   collectors: Array<{
     name: string;
-    runs: Array<{ at: number; records: number; seconds: number; lagLeft: number; line: string }>;
+    runs: CollectorRunLine[];
     failures: string[];
     skipped: number;
     warnings: number;
