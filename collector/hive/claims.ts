@@ -151,9 +151,16 @@ export class OffsetClaims {
     for (let version = 1; ; version++) {
       const slot = this.slot(group, position, version);
       let holder: Slot | undefined;
-      while (holder === undefined) {
+      for (let tries = 0; holder === undefined; tries++) {
         if (await this.put(slot, data, attempt)) return;
         holder = await this.read(slot);
+        if (holder === undefined && tries >= 4) {
+          throw new HostflowError(
+            "HF_WAREHOUSE",
+            `${this.fs.description} refused to rename a claim to ${slot}, which does not exist`,
+            { retriable: true },
+          );
+        }
       }
       if ("victim" in holder) {
         if (holder.victim === attempt) throw new LoadLostError(position, undefined, attempt);
