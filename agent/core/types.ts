@@ -25,10 +25,10 @@ export interface ChannelEvent extends AgentEvent {
   /** 0, 1, 2 … per channel, assigned at put commit, never reused (see lib/wire.ts, hf-seq). */
   seq: number;
   /**
-   * JSON.stringify(body), when the channel holds it already (the file channel's log record):
-   * sinks send it as it is instead of serializing the body again.
+   * The UTF-8 bytes of JSON.stringify(body), when the channel holds them already (the file
+   * channel's log record): sinks send them as they are instead of serializing the body again.
    */
-  encodedBody?: string;
+  encodedBody?: Buffer;
 }
 
 export interface Health {

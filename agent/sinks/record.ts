@@ -129,10 +129,7 @@ export function toWireRecord(
       seq: event.seq,
     }),
     // The channel's JSON of the body when it has one: the same bytes encodeSample would make.
-    value:
-      event.encodedBody === undefined
-        ? encodeSample(event.body)
-        : Buffer.from(event.encodedBody, "utf8"),
+    value: event.encodedBody ?? encodeSample(event.body),
   };
 }
 

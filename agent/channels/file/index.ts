@@ -63,12 +63,14 @@ import {
   encodeJson,
   encodePuts,
   encodeTake,
+  jsonAt,
   type PreparedPut,
   preparePut,
   putBody,
   putHeaders,
   RECORD_OVERHEAD,
   RecordType,
+  recordEnd,
   toRanges,
 } from "./record.js";
 import { type FileEntry, recover } from "./recovery.js";
@@ -222,23 +224,23 @@ export function createFileChannel(
       } catch (error) {
         if (error instanceof HostflowError && error.context.outcome === "unknown") {
           // The records may be on disk: their seqs must never name other events.
-          queue?.skipSeqs(batch.json.length);
+          queue?.skipSeqs(batch.starts.length);
         }
         return failIo(error, "put");
       }
       // `queue` no longer counts the evicted events; the put's events are not in it yet.
-      const keep = (queue?.size() ?? 0) + batch.json.length <= HOT_EVENTS;
-      const entries = batch.json.map(
-        (json, i): FileEntry =>
-          keep
-            ? {
-                seq: firstSeq + i,
-                json,
-                segment: at.segment,
-                bodyAt: batch.bodyAt[i] as number,
-                event: batch.events[i] as AgentEvent,
-              }
-            : { seq: firstSeq + i, json, segment: at.segment, bodyAt: batch.bodyAt[i] as number },
+      const keep = (queue?.size() ?? 0) + batch.starts.length <= HOT_EVENTS;
+      const data = batch.data;
+      const entries = batch.starts.map(
+        (_, i): FileEntry => ({
+          seq: firstSeq + i,
+          buf: data,
+          at: jsonAt(batch, i),
+          end: recordEnd(batch, i),
+          segment: at.segment,
+          bodyAt: batch.bodyAt[i] as number,
+          event: keep ? (batch.events[i] as AgentEvent) : undefined,
+        }),
       );
       segmentLive.set(at.segment, (segmentLive.get(at.segment) ?? 0) + entries.length);
       appended();
@@ -253,11 +255,11 @@ export function createFileChannel(
       entries.map((e): ChannelEvent => {
         if (e.bodyAt === undefined) {
           // Recovered from the log: parsed whole.
-          const event = JSON.parse(e.json) as ChannelEvent;
+          const event = JSON.parse(e.buf.toString("utf8", e.at, e.end)) as ChannelEvent;
           event.seq = e.seq;
           return event;
         }
-        const encodedBody = putBody(e.json, e.bodyAt);
+        const encodedBody = putBody(e.buf, e.bodyAt, e.end);
         // A copy, as the memory channel hands out: the same event may be in other channels.
         if (e.event) {
           return { headers: e.event.headers, body: e.event.body, seq: e.seq, encodedBody };
@@ -265,11 +267,11 @@ export function createFileChannel(
         // Only the headers are parsed (topic and key); a sink that reads the body parses it once.
         let body: Sample | undefined;
         return {
-          headers: putHeaders(e.json, e.bodyAt),
+          headers: putHeaders(e.buf, e.at, e.bodyAt),
           seq: e.seq,
           encodedBody,
           get body(): Sample {
-            body ??= JSON.parse(encodedBody) as Sample;
+            body ??= JSON.parse(encodedBody.toString("utf8")) as Sample;
             return body;
           },
         };

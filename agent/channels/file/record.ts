@@ -64,17 +64,26 @@ function readSeq(buf: Buffer, at: number): number {
   return (buf.readUInt32LE(at + 4) as number) * 0x1_0000_0000 + buf.readUInt32LE(at);
 }
 
-/** A batch of events serialized once: the JSON kept for the in-memory queue, the sizes for the log. */
+/**
+ * A batch of events serialized once, straight into the bytes of its PUT records: the buffer the
+ * log writes in one go, and the one the channel keeps its waiting events in (no JSON string per
+ * event on the heap, no second UTF-8 encoding when a sink sends the body).
+ */
 export interface PreparedPut<
   E extends { headers: unknown; body: unknown } = { headers: unknown; body: unknown },
 > {
-  /** The events themselves (the channel may keep them to spare a parse of `json` at take). */
+  /** The events themselves (the channel may keep them to spare a parse at take). */
   events: readonly E[];
-  /** `{"headers":…,"body":…}`: exactly JSON.stringify({ headers, body }). */
-  json: string[];
-  /** Where the body's JSON starts in json[i]; it runs to the last character but one. */
+  /**
+   * The batch's PUT records, back to back; their seqs and CRCs are filled in by encodePuts.
+   * Record i's JSON, `{"headers":…,"body":…}` (exactly JSON.stringify({ headers, body })), is
+   * data[jsonAt(i), ends[i]).
+   */
+  data: Buffer;
+  /** Where record i starts in data; record i ends where record i + 1 starts, the last at bytes. */
+  starts: number[];
+  /** Where the body's JSON starts in data; it runs to the record's last byte but one. */
   bodyAt: number[];
-  byteLengths: number[];
   bytes: number;
 }
 
@@ -82,39 +91,72 @@ export interface PreparedPut<
 const HEADERS_AT = 11;
 /** `,"body":` */
 const BODY_KEY_LENGTH = 8;
+const HEADERS_KEY = Buffer.from('{"headers":');
+const BODY_KEY = Buffer.from(',"body":');
+const CLOSE = 0x7d; // }
+
+/**
+ * Where a batch is serialized before its exact-size copy: UTF-8 needs at most 3 bytes per UTF-16
+ * unit, so a record is written only where that many bytes are free. It grows as batches need
+ * and is reused by every channel of the process (puts are synchronous here).
+ */
+let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+
+function room(at: number, need: number): void {
+  if (at + need <= scratch.length) return;
+  const grown = Buffer.allocUnsafeSlow(Math.max(scratch.length * 2, at + need));
+  scratch.copy(grown, 0, 0, at);
+  scratch = grown;
+}
 
 export function preparePut<E extends { headers: unknown; body: unknown }>(
   events: readonly E[],
 ): PreparedPut<E> {
-  const json = new Array<string>(events.length);
+  const starts = new Array<number>(events.length);
   const bodyAt = new Array<number>(events.length);
-  const byteLengths = new Array<number>(events.length);
-  let bytes = 0;
+  let at = 0;
   for (let i = 0; i < events.length; i++) {
     const e = events[i] as { headers: unknown; body: unknown };
-    // Made in two parts so that the body's JSON (the Kafka record's value) can be handed to the
+    // Written in parts so that the body's JSON (the Kafka record's value) can be handed to the
     // sink as it is, without a parse and a stringify at take.
     const headers = JSON.stringify(e.headers);
-    const text = `{"headers":${headers},"body":${JSON.stringify(e.body)}}`;
-    json[i] = text;
-    bodyAt[i] = HEADERS_AT + headers.length + BODY_KEY_LENGTH;
-    const n = Buffer.byteLength(text, "utf8");
-    byteLengths[i] = n;
-    bytes += PUT_OVERHEAD + n;
+    const body = JSON.stringify(e.body);
+    room(at, PUT_OVERHEAD + HEADERS_AT + BODY_KEY_LENGTH + 1 + 3 * (headers.length + body.length));
+    starts[i] = at;
+    let p = at + PUT_OVERHEAD;
+    p += HEADERS_KEY.copy(scratch, p);
+    p += scratch.write(headers, p, "utf8");
+    p += BODY_KEY.copy(scratch, p);
+    bodyAt[i] = p;
+    p += scratch.write(body, p, "utf8");
+    scratch[p++] = CLOSE;
+    at = p;
   }
-  return { events, json, bodyAt, byteLengths, bytes };
+  const data = Buffer.allocUnsafe(at);
+  scratch.copy(data, 0, 0, at);
+  return { events, data, starts, bodyAt, bytes: at };
 }
 
-/** The PUT records of a batch, one buffer, so that the batch is one write. */
+/** Where record i's JSON starts in a prepared batch's data. */
+export function jsonAt(put: PreparedPut, i: number): number {
+  return (put.starts[i] as number) + PUT_OVERHEAD;
+}
+
+/** Where record i ends in a prepared batch's data. */
+export function recordEnd(put: PreparedPut, i: number): number {
+  return i + 1 < put.starts.length ? (put.starts[i + 1] as number) : put.bytes;
+}
+
+/**
+ * The PUT records of a batch, one buffer, so that the batch is one write: the prepared data with
+ * each record's length, seq and CRC filled in (in place).
+ */
 export function encodePuts(put: PreparedPut, firstSeq: number): Buffer {
-  const buf = Buffer.allocUnsafe(put.bytes);
-  let at = 0;
-  for (let i = 0; i < put.json.length; i++) {
-    const end = at + PUT_OVERHEAD + (put.byteLengths[i] as number);
+  const buf = put.data;
+  for (let i = 0; i < put.starts.length; i++) {
+    const at = put.starts[i] as number;
     writeSeq(buf, firstSeq + i, at + RECORD_OVERHEAD);
-    buf.write(put.json[i] as string, at + PUT_OVERHEAD, "utf8");
-    seal(buf, at, end, RecordType.PUT);
-    at = end;
+    seal(buf, at, recordEnd(put, i), RecordType.PUT);
   }
   return buf;
 }
@@ -216,8 +258,9 @@ export function putSeq(buf: Buffer, record: RawRecord): number {
   return readSeq(buf, record.payloadAt);
 }
 
-export function putJson(buf: Buffer, record: RawRecord): string {
-  return buf.toString("utf8", record.payloadAt + 8, record.end);
+/** Where a PUT record's JSON starts in buf. */
+export function putJsonAt(record: RawRecord): number {
+  return record.payloadAt + 8;
 }
 
 export function takeRanges(buf: Buffer, record: RawRecord): [number, number][] {
@@ -234,12 +277,15 @@ export function jsonPayload(buf: Buffer, record: RawRecord): unknown {
   return JSON.parse(buf.toString("utf8", record.payloadAt, record.end));
 }
 
-/** The body's JSON in a PUT's text (see preparePut): JSON.stringify(body), not parsed. */
-export function putBody(json: string, bodyAt: number): string {
-  return json.slice(bodyAt, -1);
+/** The body's JSON in an event's JSON `buf[..., end)` whose body starts at bodyAt: not parsed. */
+export function putBody(buf: Buffer, bodyAt: number, end: number): Buffer {
+  return buf.subarray(bodyAt, end - 1);
 }
 
-/** The headers of a PUT's text (see preparePut), parsed alone. */
-export function putHeaders(json: string, bodyAt: number): Record<string, string> {
-  return JSON.parse(json.slice(HEADERS_AT, bodyAt - BODY_KEY_LENGTH)) as Record<string, string>;
+/** The headers of an event's JSON starting at `at` (see preparePut), parsed alone. */
+export function putHeaders(buf: Buffer, at: number, bodyAt: number): Record<string, string> {
+  return JSON.parse(buf.toString("utf8", at + HEADERS_AT, bodyAt - BODY_KEY_LENGTH)) as Record<
+    string,
+    string
+  >;
 }

@@ -7,20 +7,26 @@ import { open, readFile } from "node:fs/promises";
 import type { Logger } from "../../../lib/log.js";
 import type { AgentEvent } from "../../core/types.js";
 import { type Checkpoint, inRanges, readCheckpoint } from "./checkpoint.js";
-import { jsonPayload, putJson, putSeq, RecordType, scanRecords, takeRanges } from "./record.js";
+import { jsonPayload, putJsonAt, putSeq, RecordType, scanRecords, takeRanges } from "./record.js";
 import { listSegments, segmentPath } from "./segments.js";
 
-/** An event of the file channel in memory: its JSON as written to the log, and its segment. */
+/**
+ * An event of the file channel in memory: its JSON as written to the log, `buf[at, end)`, and
+ * its segment. For a put, buf is the batch's buffer (the bytes the log wrote), shared by the
+ * batch's events; for a recovered event, a copy of its bytes.
+ */
 export interface FileEntry {
   readonly seq: number;
-  readonly json: string;
+  readonly buf: Buffer;
+  readonly at: number;
+  readonly end: number;
   readonly segment: number;
   /**
    * The event as it was put, kept while the channel holds few events (see HOT_EVENTS in
    * index.ts) so that a take need not parse `json` again; never set for recovered events.
    */
-  readonly event?: AgentEvent;
-  /** Where the body's JSON starts in `json` (see preparePut); unknown for recovered events. */
+  readonly event?: AgentEvent | undefined;
+  /** Where the body's JSON starts in `buf` (see preparePut); unknown for recovered events. */
   readonly bodyAt?: number;
 }
 
@@ -131,7 +137,8 @@ export async function recover(dir: string, logger: Logger): Promise<Recovered> {
           expected = seq + 1;
           maxSeq = Math.max(maxSeq, seq);
           if (beforeCheckpoint(item.offset) && !inRanges(checkpoint?.live ?? [], seq)) break;
-          live.set(seq, { seq, json: putJson(buf, item), segment });
+          // The segment's buffer for now; the survivors are copied out at the end.
+          live.set(seq, { seq, buf, at: putJsonAt(item), end: item.end, segment });
           break;
         }
         case RecordType.TAKE: {
@@ -152,7 +159,11 @@ export async function recover(dir: string, logger: Logger): Promise<Recovered> {
   return {
     epoch,
     nextSeq: maxSeq + 1,
-    entries: [...live.values()],
+    // Copies, so that one live event does not keep a whole segment's buffer in memory.
+    entries: Array.from(live.values(), (e) => {
+      const buf = Buffer.from(e.buf.subarray(e.at, e.end));
+      return { seq: e.seq, buf, at: 0, end: buf.length, segment: e.segment };
+    }),
     segments,
     checkpointBytes: read.bytes,
     corrupt,

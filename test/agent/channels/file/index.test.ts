@@ -99,7 +99,8 @@ test("a take hands out the put's objects while the channel held few events, pars
   // What a sink sees: the event, and the body's JSON when the channel hands it along.
   const same = (e: ChannelEvent, i: number) =>
     isDeepStrictEqual({ headers: e.headers, body: e.body, seq: e.seq }, asPut(i)) &&
-    (e.encodedBody === undefined || e.encodedBody === JSON.stringify(put[i]?.body));
+    (e.encodedBody === undefined ||
+      e.encodedBody.toString("utf8") === JSON.stringify(put[i]?.body));
 
   const taken: ChannelEvent[] = [];
   for (let n = 0; n < HOT_EVENTS + 1000; n += 1000) {

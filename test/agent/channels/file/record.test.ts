@@ -4,10 +4,14 @@ import {
   crc32,
   encodePuts,
   encodeTake,
+  jsonAt,
   preparePut,
-  putJson,
+  putBody,
+  putHeaders,
+  putJsonAt,
   putSeq,
   RecordType,
+  recordEnd,
   scanRecords,
   takeRanges,
   toRanges,
@@ -33,7 +37,7 @@ test("a put batch is one buffer of PUT records with consecutive seqs", (t) => {
     }
     t.is(r.type, RecordType.PUT);
     t.is(putSeq(buf, r), 2 ** 32 + 5 + i);
-    t.deepEqual(JSON.parse(putJson(buf, r)), events[i]);
+    t.deepEqual(JSON.parse(buf.toString("utf8", putJsonAt(r), r.end)), events[i]);
   }
 });
 
@@ -61,4 +65,32 @@ test("a scan resumes at the next valid record after damage, and reports a torn t
   );
   t.like(items[1], { offset: second.offset, resumeAt: second.end });
   t.like(items[4], { resumeAt: undefined });
+});
+
+test("a batch's records hold exactly JSON.stringify({ headers, body }), whatever its characters and size", (t) => {
+  // Multi-byte characters (2, 3 and 4 bytes in UTF-8) and a batch far larger than the 64 KiB
+  // the serializer starts with, so that it grows in the middle of a record.
+  const events = Array.from({ length: 300 }, (_, i) => ({
+    headers: { host: `hôst-${i}-日本`, topic: "t" },
+    body: { name: "cpu", note: `${"é😀".repeat(i)}\u2028"quoted"`, value: i / 3 },
+  }));
+  const put = preparePut(events);
+  const buf = encodePuts(put, 7);
+  t.is(buf.length, put.bytes);
+  t.true(put.bytes > 64 * 1024);
+  const records = [...scanRecords(buf, 0)];
+  t.is(records.length, events.length);
+  for (const [i, r] of records.entries()) {
+    if (r.kind !== "record") {
+      t.fail(`record ${i} is damaged`);
+      continue;
+    }
+    const event = events[i] as (typeof events)[number];
+    t.is(putSeq(buf, r), 7 + i);
+    t.is(r.end, recordEnd(put, i));
+    t.is(buf.toString("utf8", putJsonAt(r), r.end), JSON.stringify(event));
+    t.is(jsonAt(put, i), putJsonAt(r));
+    t.is(putBody(buf, put.bodyAt[i] as number, r.end).toString("utf8"), JSON.stringify(event.body));
+    t.deepEqual(putHeaders(buf, jsonAt(put, i), put.bodyAt[i] as number), event.headers);
+  }
 });
