@@ -570,16 +570,21 @@ async function main(): Promise<Results> {
       fault(async () => {
         await wait(t0 + COLLECTOR_KILL_AT_S * 1000 - Date.now());
         const victim = collectors[collectors.length - 1] as CollectorState;
-        // In a run: kill it where a crash costs most, with records read and not loaded.
+        // In a run: kill it where a crash costs most, with records read and not loaded. Runs
+        // that outlast the schedule's minute skip every other tick, so a run may be two
+        // minutes away: wait for one up to 150 s, or kill the one going on.
         const runs = victim.runStarts.length;
-        const deadline = Date.now() + 75_000;
-        while (victim.runStarts.length === runs && Date.now() < deadline) await wait(250);
-        await wait(3_000);
+        const deadline = Date.now() + 150_000;
+        while (!victim.inRun && Date.now() < deadline) await wait(250);
+        const startedAfter = victim.runStarts.length > runs;
+        if (startedAfter) await wait(3_000);
+        const inRun = victim.inRun;
         sampler.sampleNow(`collector ${victim.index}`);
         victim.process.child.kill("SIGKILL");
         const killedAt = Date.now();
+        const runAge = Math.round((killedAt - (victim.runStarts.at(-1) ?? killedAt)) / 1000);
         note(
-          `collector ${victim.index} SIGKILLed ${victim.runStarts.length > runs ? "3 s into a run" : "(no run started within 75 s)"}`,
+          `collector ${victim.index} SIGKILLed ${inRun ? `${runAge} s into a run` : "(no run started within 150 s)"}`,
         );
         await victim.process.exited;
         victim.inRun = false;

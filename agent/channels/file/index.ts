@@ -41,14 +41,16 @@
  * retriable HF_CHANNEL_IO (back-pressure to the source) and nothing of it stays. If even the cut
  * fails, its seqs are never handed out again and the log moves to a new segment.
  *
- * Memory: every live event stays in memory as its JSON string (the form already made for the
- * log; a take parses its headers and hands the body's JSON to the sink as it is), bounded by
- * capacity and max_bytes: ~430 heap bytes for a 368-byte cpu record, 1.2× its size on disk
- * (measured by scripts/bench/channels.ts). Not reading events back from the segments keeps takes
- * free of disk reads; the price is that a full 256 MiB channel holds ~300 MB of heap. While the channel holds at most HOT_EVENTS events (a
- * sink keeping up), a put also keeps its event objects, and a take hands those out instead of
- * parsing the JSON again (the parse was a tenth of the agent's CPU in the pipeline bench). What
- * the log holds is the same either way, and a backlog beyond HOT_EVENTS keeps only strings.
+ * Memory: every live event stays in memory as the bytes of its log record (a put's batch is
+ * serialized once, into the buffer the log writes; its events are slices of that buffer, and a
+ * take hands the body's bytes to the sink as the Kafka value: no parse, no stringify, no second
+ * UTF-8 encoding). Bounded by capacity and max_bytes; what an event costs is measured by
+ * scripts/bench/channels.ts and written in docs/durability.md. Not reading events back from the
+ * segments keeps takes free of disk reads; the price is that a full 256 MiB channel holds about
+ * that much memory. While the channel holds at most HOT_EVENTS events (a sink keeping up), a put
+ * also keeps its event objects, so that a take need not parse the headers (the parse was a tenth
+ * of the agent's CPU in the pipeline bench). Events recovered at start are copied out of their
+ * segment and parsed whole at take.
  */
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
