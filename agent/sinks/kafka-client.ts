@@ -4,6 +4,7 @@
  */
 import {
   CompressionTypes,
+  type ICustomPartitioner,
   type KafkaConfig,
   type Message,
   Partitioners,
@@ -34,7 +35,7 @@ export function kafkajsProducers(
     kafka.producer({
       // Java's murmur2 partitioner (kafkajs 2's default, named to silence its warning): a
       // host's records land in the partition Java and librdkafka producers would choose.
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: recordingPartitioner,
       retry,
       idempotent: false,
       // One request per broker at a time: a retried request cannot overtake a later one, so a
@@ -44,6 +45,20 @@ export function kafkajsProducers(
       allowAutoTopicCreation: true,
     });
 }
+
+/**
+ * Java's murmur2 partitioner (kafkajs 2's default), which also writes the partition it chose
+ * into the message: the sink then checks that Kafka acknowledged every partition the batch went
+ * to (see unacknowledged() in kafka-producer.ts), and a batch sent again keeps its partitions.
+ */
+export const recordingPartitioner: ICustomPartitioner = () => {
+  const choose = Partitioners.DefaultPartitioner();
+  return (args) => {
+    const partition = choose(args);
+    args.message.partition = partition;
+    return partition;
+  };
+};
 
 /** One sendBatch per batch: the records grouped by topic, each topic's in batch order. */
 export function toProducerBatch(

@@ -1,5 +1,6 @@
 import test from "ava";
 import kafkajs, { type ProducerBatch, type RecordMetadata } from "kafkajs";
+import { recordingPartitioner } from "../../../agent/sinks/kafka-client.js";
 import { type ProducerLike, ReplacingProducer } from "../../../agent/sinks/kafka-producer.js";
 import { isHostflowError } from "../../../lib/errors.js";
 import { testContext } from "./_context.js";
@@ -271,4 +272,90 @@ test("close() returns within its bound even when disconnect hangs, and later wri
   t.is(fake.disconnects, 1);
   const error = await t.throwsAsync(producer.send(batch));
   t.true(isHostflowError(error, "HF_SINK_WRITE"));
+});
+
+/** What kafkajs's sendBatch does with the sink's partitioner: each message gets its partition. */
+function partitioned(batchOf: ProducerBatch, partitions: number): ProducerBatch {
+  for (const { messages } of batchOf.topicMessages ?? []) {
+    messages.forEach((message, i) => {
+      message.partition = i % partitions;
+    });
+  }
+  return batchOf;
+}
+
+const answer = (topicName: string, partition: number): RecordMetadata => ({
+  topicName,
+  partition,
+  errorCode: 0,
+});
+
+test("regression (kafkajs#1303): a send acknowledged without some of its partitions fails retriably and is sent again", async (t) => {
+  const sixRecords = (): ProducerBatch => ({
+    acks: -1,
+    topicMessages: [
+      { topic: "t", messages: Array.from({ length: 6 }, (_, i) => ({ value: `v${i}` })) },
+    ],
+  });
+  // As kafkajs answers after a broker died mid-send: the partition that moved to a broker that
+  // had already answered is left out, and the send resolves.
+  const lossy = new FakeProducer(undefined, async (b) => {
+    partitioned(b, 3);
+    return [answer("t", 0), answer("t", 1)];
+  });
+  const whole = new FakeProducer(undefined, async (b) => {
+    partitioned(b, 3);
+    return [answer("t", 0), answer("t", 1), answer("t", 2)];
+  });
+  const { producer, made } = replacing([lossy, whole]);
+
+  const error = await t.throwsAsync(producer.send(sixRecords()));
+  t.true(isHostflowError(error));
+  if (!isHostflowError(error)) return;
+  t.is(error.code, "HF_KAFKA_PRODUCE");
+  t.true(error.retriable);
+  t.regex(error.message, /without its records for t:2/);
+  t.deepEqual(error.context.missing, ["t:2"]);
+  await settle();
+  t.is(lossy.disconnects, 1, "the producer that lost records is retired");
+
+  const acknowledged = await producer.send(sixRecords());
+  t.is(acknowledged.length, 3);
+  t.is(made.length, 2);
+});
+
+test("acks=0 has no answer to check; a full answer passes", async (t) => {
+  const silent = new FakeProducer(undefined, async (b) => {
+    partitioned(b, 3);
+    return [];
+  });
+  const { producer } = replacing([silent]);
+  const fireAndForget: ProducerBatch = {
+    acks: 0,
+    topicMessages: [{ topic: "t", messages: [{ value: "a" }, { value: "b" }] }],
+  };
+  t.deepEqual(await producer.send(fireAndForget), []);
+});
+
+test("the sink's partitioner is Java's murmur2 and writes its choice into the message", (t) => {
+  const choose = recordingPartitioner();
+  const reference = kafkajs.Partitioners.DefaultPartitioner();
+  const partitionMetadata = [0, 1, 2, 3, 4, 5].map((partitionId) => ({
+    partitionId,
+    leader: 1,
+    partitionErrorCode: 0,
+    replicas: [1],
+    isr: [1],
+  }));
+  for (const key of ["web-01", "db-7", "host-42.example.net"]) {
+    const message: kafkajs.Message = { key, value: "v" };
+    const partition = choose({ topic: "t", partitionMetadata, message });
+    t.is(partition, reference({ topic: "t", partitionMetadata, message: { key, value: "v" } }));
+    t.is(message.partition, partition);
+  }
+  // A message without a key: round robin, and the choice is kept for a batch sent again.
+  const loose: kafkajs.Message = { key: null, value: "v" };
+  const first = choose({ topic: "t", partitionMetadata, message: loose });
+  t.is(loose.partition, first);
+  t.is(choose({ topic: "t", partitionMetadata, message: loose }), first);
 });
