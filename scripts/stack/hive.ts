@@ -29,6 +29,22 @@ export function hiveFlavorFromEnv(env: NodeJS.ProcessEnv = process.env): HiveFla
   return flavor;
 }
 
+/**
+ * HOSTFLOW_STACK_HIVE_HEAP: HiveServer2's -Xmx (default 2g). Tez runs its tasks inside that JVM,
+ * so statements over many millions of rows (the fleet bench's checks and compaction) need more.
+ */
+export function hiveHeapFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  const value = env.HOSTFLOW_STACK_HIVE_HEAP?.trim() || "2g";
+  if (!/^[1-9][0-9]*[mg]$/i.test(value)) {
+    throw new HostflowError(
+      "HF_CONFIG_INVALID",
+      `HOSTFLOW_STACK_HIVE_HEAP="${value}" is invalid: expected a size such as 2g or 6144m`,
+      { context: { source: "HOSTFLOW_STACK_HIVE_HEAP", value } },
+    );
+  }
+  return value;
+}
+
 /** Where both HiveServer2s keep their tables on the local HDFS. */
 
 /**
@@ -90,7 +106,11 @@ export function hiveSettings(
     "datanucleus.schema.autoCreateAll": false,
     "hive.metastore.warehouse.dir": `${HDFS_WAREHOUSE}/managed`,
     "hive.metastore.warehouse.external.dir": `${HDFS_WAREHOUSE}/external`,
-    "hive.exec.scratchdir": "/tmp/hive",
+    // Tez in local mode keeps each session's DAG outputs (shuffle files) in a local folder at the
+    // same path as the session's folder under this one on HDFS, and never deletes it: under
+    // /tmp/hive they piled up across stacks and runs (32 GB, and a full disk in a fleet bench).
+    // A path in the stack's data folder keeps them with the stack; its start clears them.
+    "hive.exec.scratchdir": path.join(dataDir, "scratch"),
     // Tez copies hive-exec (40 MB) to this folder once for its DAGs; on HDFS, sessions that start
     // at once race for it, and a statement cancelled during the copy leaves a file that fails
     // every later one ("Previous writer may have failed"). Tez runs in this JVM: a local folder.
@@ -181,11 +201,18 @@ export function apacheHiveGroup(layout: StackLayout): ServiceGroup {
             "-cp",
             classpath,
           ];
+          // No session outlives the server: what its Tez sessions left on the local disk goes.
+          await rm(path.join(dataDir, "scratch"), { recursive: true, force: true });
           await initMetastore(java, lib, dataDir, common);
           return {
             cwd: dataDir,
             env: { HADOOP_USER_NAME: process.env.USER ?? "root" },
-            args: ["-Xms256m", "-Xmx2g", ...common, "org.apache.hive.service.server.HiveServer2"],
+            args: [
+              "-Xms256m",
+              `-Xmx${hiveHeapFromEnv()}`,
+              ...common,
+              "org.apache.hive.service.server.HiveServer2",
+            ],
           };
         },
       },

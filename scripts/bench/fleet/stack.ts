@@ -48,6 +48,9 @@ export async function fleetStack(layout: StackLayout) {
 
     /** Starts what does not run yet and waits until each group answers. */
     async up(say: (line: string) => void): Promise<void> {
+      // The checks and the compaction run Tez over tens of millions of rows inside HiveServer2's
+      // JVM: with the stack's 2 GB, the 30-minute run's ran out of heap.
+      process.env.HOSTFLOW_STACK_HIVE_HEAP ||= "8g";
       try {
         for (const g of await stackUp(layout, { brokers: BROKERS, say })) {
           say(

@@ -1,6 +1,6 @@
 import test from "ava";
 import { isHostflowError } from "../../../lib/errors.js";
-import { hiveFlavorFromEnv } from "../../../scripts/stack/hive.js";
+import { hiveFlavorFromEnv, hiveHeapFromEnv, hiveSettings } from "../../../scripts/stack/hive.js";
 import { DEFAULT_PORTS, portsFromEnv } from "../../../scripts/stack/layout.js";
 import { localGroups } from "../../../scripts/stack/stack.js";
 
@@ -47,6 +47,23 @@ test("HOSTFLOW_STACK_HIVE picks the HiveServer2: apache by default, spark, nothi
   t.is(hiveFlavorFromEnv({ HOSTFLOW_STACK_HIVE: "spark" }), "spark");
   const error = t.throws(() => hiveFlavorFromEnv({ HOSTFLOW_STACK_HIVE: "presto" }));
   t.true(isHostflowError(error, "HF_CONFIG_INVALID"));
+});
+
+test("HOSTFLOW_STACK_HIVE_HEAP sets HiveServer2's heap: 2g by default, sizes only", (t) => {
+  t.is(hiveHeapFromEnv({}), "2g");
+  t.is(hiveHeapFromEnv({ HOSTFLOW_STACK_HIVE_HEAP: "6144m" }), "6144m");
+  for (const bad of ["8", "8gb", "-1g", "lots"]) {
+    const error = t.throws(() => hiveHeapFromEnv({ HOSTFLOW_STACK_HIVE_HEAP: bad }));
+    t.true(isHostflowError(error, "HF_CONFIG_INVALID"), bad);
+  }
+});
+
+test("HiveServer2's scratch folder is in the stack's data folder (Tez's local session files stay with the stack)", (t) => {
+  const settings = hiveSettings(
+    { ports: DEFAULT_PORTS } as unknown as Parameters<typeof hiveSettings>[0],
+    "/stack/data/hive",
+  );
+  t.is(settings["hive.exec.scratchdir"], "/stack/data/hive/scratch");
 });
 
 test("npm test's local groups: HiveServer2 brings its HDFS; an endpoint in the environment is not started", (t) => {
