@@ -3,11 +3,12 @@
  * time noted when it changes; a sample is on the dashboard from the first poll whose last
  * sample time for its host is at or after its timestamp.
  *
- * HOOK (issue 14): the live Kafka tail of the dashboard is being written by another engineer.
- * It is measured when the hosts of /api/fleet carry a boolean `live` flag and a last sample time
- * (`lastSampleOf` below: the first of LAST_SAMPLE_FIELDS present, epoch ms or an ISO date).
- * Without it the bench reports "not measured" after the first answer that lists hosts, and stops
- * polling (the Hive-backed page refreshes from Hive; --dashboard-force measures that instead).
+ * The dashboard's live tail (collector/dashboard/live-tail.ts) marks each host of /api/fleet
+ * with `source`: "live" when its latest sample came from Kafka, "loaded" when from Hive; its
+ * `lastSeen` is then the newer of the two (merge.ts). Without a `source` on the hosts (a
+ * dashboard without the live tail, `dashboard.live: false`), the bench reports "not measured"
+ * after the first answer that lists hosts and stops polling (--dashboard-force measures the
+ * Hive-backed page instead).
  */
 import { Histogram } from "./stats.js";
 
@@ -58,7 +59,7 @@ export function dashboardWatcher(url: string, force: boolean) {
       const hosts = body.hosts ?? [];
       if (mode === "waiting" && hosts.length > 0) {
         hostFields = Object.keys(hosts[0] ?? {});
-        const live = hosts.some((h) => typeof h.live === "boolean");
+        const live = hosts.some((h) => h.source === "live" || h.source === "loaded");
         const timed = hosts.some((h) => lastSampleOf(h) !== undefined);
         mode = live && timed ? "live" : force && timed ? "hive" : "not live";
       }
@@ -67,7 +68,7 @@ export function dashboardWatcher(url: string, force: boolean) {
       lastPollAt = seenAt;
       polls += 1;
       pollMs += seenAt - started;
-      liveHosts = hosts.filter((h) => h.live === true).length;
+      liveHosts = hosts.filter((h) => h.source === "live").length;
       for (const h of hosts) {
         const name = typeof h.host === "string" ? h.host : undefined;
         const last = lastSampleOf(h);

@@ -364,7 +364,7 @@ export function report(r: Results): {
     [
       `freshness on the dashboard, p95 ≤ ${AIMS.dashboardP95S} s`,
       dashSummary === undefined
-        ? `not measured: ${dashMode === "not live" ? "/api/fleet has no live flag per host (no live Kafka tail in this build)" : "the dashboard listed no hosts"}`
+        ? `not measured: ${dashMode === "not live" ? "the hosts of /api/fleet have no `source` (the dashboard runs without its live Kafka tail)" : "the dashboard listed no hosts"}`
         : `${quantiles(dashSummary)}${dashMode === "hive" ? " (Hive-backed lastSeen, --dashboard-force: not the live tail)" : ""}`,
       dashSummary === undefined ? undefined : dashSummary.p95 <= AIMS.dashboardP95S,
     ],
