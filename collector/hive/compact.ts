@@ -196,9 +196,9 @@ export class Compactor {
     }
     if (!options.dryRun) {
       result.deleted = await this.collect(files, state, now, options.graceMs);
-      // `loads` gets a file per commit: rewritten into one when it has many.
+      // `loads` gets a file per commit: rewritten into one, as the day partitions are.
       if (!(await this.finishLoadsRewrite(options.graceMs, now))) {
-        if ((await this.loadsFiles()).length > 4 * options.maxFiles) {
+        if ((await this.loadsFiles()).length > options.maxFiles) {
           await this.rewriteLoads(undefined, false);
           result.loadsRewritten = true;
           if (options.graceMs === 0) await this.finishLoadsRewrite(0, Date.now());
