@@ -135,7 +135,8 @@ export async function runCollector(
   }
 }
 
-class CollectorRun {
+/** Exported for the failure-path tests; programs use runCollector. */
+export class CollectorRun {
   private readonly logger: Logger;
   private readonly started = Date.now();
   private readonly partitions = new Map<string, PartitionState>();
@@ -205,8 +206,12 @@ class CollectorRun {
   async run(): Promise<RunSummary> {
     // Hive's reads and Kafka's go side by side: each takes about a second.
     const fromHive = this.readHive();
+    const loadedInHive = fromHive.then((h) => h.loaded);
+    // When Kafka's side fails first, these reject with nobody awaiting them any more: handled
+    // here (an unhandled rejection ended a `run --schedule` process for good in the fleet bench).
     fromHive.catch(() => undefined);
-    await this.capturePartitions(fromHive.then((h) => h.loaded));
+    loadedInHive.catch(() => undefined);
+    await this.capturePartitions(loadedInHive);
     const { states } = await fromHive;
     if (this.config.gaps.enabled) {
       for (const state of states) this.loadedStates.set(streamKey(state), state);
