@@ -33,8 +33,7 @@ export function kafkajsProducers(
   const kafka = createKafka(client, kafkajsLogRoute(logger, recovering));
   return () =>
     kafka.producer({
-      // Java's murmur2 partitioner (kafkajs 2's default, named to silence its warning): a
-      // host's records land in the partition Java and librdkafka producers would choose.
+      // A host's records land in the partition Java and librdkafka producers would choose.
       createPartitioner: recordingPartitioner,
       retry,
       idempotent: false,

@@ -46,8 +46,8 @@
  * take hands the body's bytes to the sink as the Kafka value: no parse, no stringify, no second
  * UTF-8 encoding). Bounded by capacity and max_bytes; what an event costs is measured by
  * scripts/bench/channels.ts and written in docs/durability.md. Not reading events back from the
- * segments keeps takes free of disk reads; the price is that a full 256 MiB channel holds about
- * that much memory. While the channel holds at most HOT_EVENTS events (a sink keeping up), a put
+ * segments keeps takes free of disk reads; the price is that a full 256 MiB channel holds
+ * ~1.3× that in memory. While the channel holds at most HOT_EVENTS events (a sink keeping up), a put
  * also keeps its event objects, so that a take need not parse the headers (the parse was a tenth
  * of the agent's CPU in the pipeline bench). Events recovered at start are copied out of their
  * segment and parsed whole at take.

@@ -77,7 +77,7 @@ export interface PreparedPut<
   /**
    * The batch's PUT records, back to back; their seqs and CRCs are filled in by encodePuts.
    * Record i's JSON, `{"headers":…,"body":…}` (exactly JSON.stringify({ headers, body })), is
-   * data[jsonAt(i), ends[i]).
+   * data[jsonAt(i), recordEnd(i)).
    */
   data: Buffer;
   /** Where record i starts in data; record i ends where record i + 1 starts, the last at bytes. */

@@ -23,7 +23,7 @@ export interface FileEntry {
   readonly segment: number;
   /**
    * The event as it was put, kept while the channel holds few events (see HOT_EVENTS in
-   * index.ts) so that a take need not parse `json` again; never set for recovered events.
+   * index.ts) so that a take need not parse the headers; never set for recovered events.
    */
   readonly event?: AgentEvent | undefined;
   /** Where the body's JSON starts in `buf` (see preparePut); unknown for recovered events. */
