@@ -12,7 +12,7 @@ import path from "node:path";
 import type { Batch, Consumer, Kafka } from "kafkajs";
 import { pause } from "../lib/backoff.js";
 import { HostflowError, isHostflowError } from "../lib/errors.js";
-import { createKafka, kafkaClientConfig } from "../lib/kafka.js";
+import { createKafka, groupMemberLogRoute, kafkaClientConfig } from "../lib/kafka.js";
 import type { Logger } from "../lib/log.js";
 import { canonicalTags, WindowAggregator } from "./aggregate.js";
 import type { ResolvedCollectorConfig } from "./config/load.js";
@@ -118,10 +118,12 @@ export async function runCollector(
       const kafka = createKafka(
         await kafkaClientConfig(config.kafka, KAFKAJS_RETRY),
         // kafkajs tells every join and pause at info: only its warnings and errors are news (and
-        // not even those when the run's own level is above warn).
-        options.logger.child(
-          { component: "kafka" },
-          { level: options.logger.levelVal > 40 ? options.logger.level : "warn" },
+        // not even those when the run's own level is above warn), and not a rebalance either.
+        groupMemberLogRoute(
+          options.logger.child(
+            { component: "kafka" },
+            { level: options.logger.levelVal > 40 ? options.logger.level : "warn" },
+          ),
         ),
       );
       const summary = await new CollectorRun(config, options, store, loader, kafka).run();

@@ -53,6 +53,35 @@ export function createKafka(
   });
 }
 
+/**
+ * kafkajs's messages for the group answers it handles on its own (it joins again, or finds the
+ * coordinator again), as in kafkajs 2.2.4's protocol/error.js; test/lib/kafka.test.ts checks
+ * them against it.
+ */
+export const ROUTINE_GROUP_ERRORS: ReadonlySet<string> = new Set([
+  "The group is rebalancing, so a rejoin is needed",
+  "This is not the correct coordinator for this group",
+  "The group coordinator is not available",
+]);
+
+/**
+ * kafkajs's lines for a consumer group's members: a rebalance or a coordinator that moved (a
+ * member joining or leaving, a broker restarting) is routine in a group and kafkajs recovers
+ * from it, yet it logs each heartbeat and commit answer at error level (every minute, with
+ * collectors scheduled every minute). Those go to debug; everything else keeps its level. What
+ * kafkajs cannot recover from still reaches the caller as an error, and is logged there.
+ */
+export function groupMemberLogRoute(logger: Logger): KafkaLogRoute {
+  return (level, fields, message) => {
+    const error = fields.error;
+    if (typeof error === "string" && ROUTINE_GROUP_ERRORS.has(error)) {
+      logger.debug(fields, message);
+      return;
+    }
+    logger[level](fields, message);
+  };
+}
+
 /** Asks the cluster for its metadata; resolves with the broker count. */
 export async function describeKafka(
   kafka: Kafka,

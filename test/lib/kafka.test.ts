@@ -1,7 +1,8 @@
 import test from "ava";
 import type { Admin } from "kafkajs";
 import { isHostflowError } from "../../lib/errors.js";
-import { createTopicsAndWait } from "../../lib/kafka.js";
+import { createTopicsAndWait, groupMemberLogRoute, ROUTINE_GROUP_ERRORS } from "../../lib/kafka.js";
+import type { Logger } from "../../lib/log.js";
 
 /** An admin whose new topic is unknown to the broker for the first `unknownFor` offset asks. */
 function fakeAdmin(unknownFor: number, partitions = 3) {
@@ -44,4 +45,50 @@ test("partitions that never all answer end in HF_KAFKA_UNREACHABLE naming the to
   );
   t.true(isHostflowError(error, "HF_KAFKA_UNREACHABLE"), String(error));
   t.regex(error?.message ?? "", /topic t2 .*2 of 3 partitions answer/);
+});
+
+test("a consumer group's routine rebalance and coordinator moves go to debug; other errors keep their level", async (t) => {
+  const { createRequire } = await import("node:module");
+  // The messages kafkajs itself logs for these codes: an upgrade that rewords them fails here.
+  const { errorCodes } = createRequire(import.meta.url)("kafkajs/src/protocol/error.js") as {
+    errorCodes: { type: string; message: string }[];
+  };
+  const routine = [
+    "REBALANCE_IN_PROGRESS",
+    "NOT_COORDINATOR_FOR_GROUP",
+    "GROUP_COORDINATOR_NOT_AVAILABLE",
+  ];
+  t.deepEqual(
+    new Set(routine.map((type) => errorCodes.find((e) => e.type === type)?.message)),
+    ROUTINE_GROUP_ERRORS,
+  );
+  const lines: [string, Record<string, unknown>, string][] = [];
+  const logger = Object.fromEntries(
+    ["error", "warn", "info", "debug"].map((level) => [
+      level,
+      (fields: Record<string, unknown>, message: string) => lines.push([level, fields, message]),
+    ]),
+  ) as unknown as Logger;
+  const route = groupMemberLogRoute(logger);
+  const rebalancing = errorCodes.find((e) => e.type === "REBALANCE_IN_PROGRESS")?.message;
+  route(
+    "error",
+    { kafkajs: "Connection", error: rebalancing },
+    "Response Heartbeat(key: 12, version: 3)",
+  );
+  route("warn", { kafkajs: "Runner", error: rebalancing }, "The group is rebalancing, re-joining");
+  const unknownMember = errorCodes.find((e) => e.type === "UNKNOWN_MEMBER_ID")?.message;
+  route("error", { kafkajs: "Runner", error: unknownMember }, "re-joining the group");
+  route("error", { kafkajs: "Connection", error: "Connection timeout" }, "Connection error");
+  route("warn", { kafkajs: "Cluster" }, "no error field");
+  t.deepEqual(
+    lines.map(([level, , message]) => `${level}: ${message}`),
+    [
+      "debug: Response Heartbeat(key: 12, version: 3)",
+      "debug: The group is rebalancing, re-joining",
+      "error: re-joining the group",
+      "error: Connection error",
+      "warn: no error field",
+    ],
+  );
 });
