@@ -42,6 +42,22 @@ const MARKERS = "_hostflow/compactions";
 const LOCK = "_hostflow/compact.lock";
 const CLAIM_KEEP_MS = 24 * 60 * 60_000;
 const LOCK_STALE_MS = 60 * 60_000;
+/**
+ * The copy is map-only (each map task writes one file into each partition it has rows for), so
+ * its map tasks decide the files: these make each read at least 512 MiB and at most 1 GiB of the
+ * old files, on Tez (split grouping) and on MapReduce (CombineHiveInputFormat). Without them Tez
+ * grouped 39 files of a fleet-bench day into 17; a reduce stage instead (DISTRIBUTE BY the
+ * partition columns) gave one file but took 2.6 times as long, and more than statement_timeout
+ * on the busy fleet bench. Measured in BENCHMARKS.md ("Compaction's copy").
+ */
+const COPY_SETTINGS = [
+  "SET tez.grouping.min-size=536870912",
+  "SET tez.grouping.max-size=1073741824",
+  "SET mapreduce.input.fileinputformat.split.minsize.per.node=536870912",
+  "SET mapreduce.input.fileinputformat.split.minsize.per.rack=536870912",
+  "SET mapreduce.input.fileinputformat.split.maxsize=1073741824",
+];
+
 /** Codes count down with time: a later compaction's ids sort first. */
 const CODE_BASE = 9_999_999_999_999;
 
@@ -407,23 +423,21 @@ export class Compactor {
       touched.set(f.kind, days);
     }
     const newId = `concat(split(b.load_id, '#')[0], '#0${code}')`;
-    for (const [kind, days] of touched) {
-      const spec = specs[kind];
-      const cols = spec.columns.map((c) =>
-        c.name === "load_id" ? `${newId} AS load_id` : `b.${c.name}`,
-      );
-      const parts = spec.partitions.map((p) => p.name);
-      // Without a reduce stage each map task writes a file of its own into every partition it
-      // has rows for: the fleet bench's 41 files of a day became 19. DISTRIBUTE BY the partition
-      // columns sends each partition's rows to one reducer: one file per partition.
-      await this.store.execute(
-        `INSERT INTO TABLE ${db}.${spec.name} PARTITION (${parts.join(", ")}) ` +
-          `SELECT ${[...cols, ...parts.map((p) => `b.${p}`)].join(", ")} FROM ${db}.${spec.name} b ` +
-          `LEFT SEMI JOIN ${committed} c ON (b.load_id = c.load_id) ` +
-          `WHERE b.day IN (${[...days].map((d) => `'${d}'`).join(", ")}) AND (${chosen("b.load_id")}) ` +
-          `DISTRIBUTE BY ${parts.join(", ")}`,
-      );
-    }
+    await this.store.withSession(COPY_SETTINGS, async (session) => {
+      for (const [kind, days] of touched) {
+        const spec = specs[kind];
+        const cols = spec.columns.map((c) =>
+          c.name === "load_id" ? `${newId} AS load_id` : `b.${c.name}`,
+        );
+        const parts = spec.partitions.map((p) => p.name);
+        await session.execute(
+          `INSERT INTO TABLE ${db}.${spec.name} PARTITION (${parts.join(", ")}) ` +
+            `SELECT ${[...cols, ...parts.map((p) => `b.${p}`)].join(", ")} FROM ${db}.${spec.name} b ` +
+            `LEFT SEMI JOIN ${committed} c ON (b.load_id = c.load_id) ` +
+            `WHERE b.day IN (${[...days].map((d) => `'${d}'`).join(", ")}) AND (${chosen("b.load_id")})`,
+        );
+      }
+    });
     await options.at?.("after-copy");
     // Hive names its files itself (000000_0, …): each new one in those folders is this copy's
     // (loads name theirs `<attempt>.parquet`; one compaction runs at a time).

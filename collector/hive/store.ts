@@ -284,7 +284,39 @@ export class HiveStore {
     return this.client;
   }
 
+  /**
+   * Runs `work` in a session of its own (SESSION_SETTINGS, then `settings`), closed afterwards:
+   * what `settings` change never reaches the session loads use. A SET the server refuses (one
+   * outside `hive.security.authorization.sqlstd.confwhitelist`, say) is logged and skipped.
+   */
+  async withSession<T>(
+    settings: readonly string[],
+    work: (session: HiveClient) => Promise<T>,
+  ): Promise<T> {
+    const client = await this.open();
+    try {
+      for (const sql of settings) {
+        try {
+          await client.execute(sql);
+        } catch (error) {
+          if (!isHostflowError(error) || error.code !== "HF_HIVE_QUERY") throw error;
+          this.logger.warn(
+            { error: error.message },
+            `HiveServer2 refused \`${sql}\`; going on without it`,
+          );
+        }
+      }
+      return await work(client);
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+  }
+
   private async connect(): Promise<void> {
+    this.client = await this.open();
+  }
+
+  private async open(): Promise<HiveClient> {
     const client = await HiveClient.connect({
       host: this.settings.host,
       port: this.settings.port,
@@ -299,7 +331,7 @@ export class HiveStore {
       await client.close();
       throw error;
     }
-    this.client = client;
+    return client;
   }
 
   private async reconnect(): Promise<void> {

@@ -1,4 +1,5 @@
 import test, { type ExecutionContext } from "ava";
+import { pino } from "pino";
 import { loadCollectorConfigText, type ResolvedHiveSettings } from "../../collector/config/load.js";
 import { HiveStore } from "../../collector/hive/store.js";
 import { tableLocation } from "../../collector/hive/tables.js";
@@ -137,3 +138,35 @@ test("init takes over a table an older version made with a plain CREATE TABLE: e
     t.is(await count(store, `${db}.loads`), 5);
   },
 );
+
+test("withSession: its settings stay in its own session, and a setting the server refuses is logged and skipped", async (t) => {
+  const { hive } = await freshStore(t);
+  const lines: string[] = [];
+  const logger = pino({ level: "warn" }, { write: (line: string) => void lines.push(line) });
+  const store = await HiveStore.open(hive, logger);
+  t.teardown(() => store.close());
+  const probe = async (run: (sql: string) => Promise<{ rows: Record<string, unknown>[] }>) =>
+    JSON.stringify((await run("SET hostflow.probe")).rows);
+  // Refused by Apache Hive (validated values) and by Spark (a static setting) respectively.
+  const refused = ["SET hive.exec.dynamic.partition.mode=bogus", "SET spark.sql.warehouse.dir=/x"];
+  const inside = await store.withSession(
+    [...refused, "SET hostflow.probe=seven"],
+    async (session) => {
+      await session.execute("SET hostflow.seen=1");
+      return probe((sql) => session.query(sql));
+    },
+  );
+  t.regex(inside, /seven/, "the session's own setting");
+  t.notRegex(await probe((sql) => store.query(sql)), /seven/, "the store's session has none of it");
+  const warned = lines.filter((l) => l.includes("refused"));
+  t.true(warned.length >= 1, lines.join("\n"));
+  t.true(
+    warned.some((l) => refused.some((r) => l.includes(r))),
+    warned.join("\n"),
+  );
+  // A failure that is not a refusal (the work's own) still ends withSession.
+  const error = await t.throwsAsync(
+    store.withSession([], (session) => session.execute("SELECT * FROM no_such_db_hf.t")),
+  );
+  t.true(isHostflowError(error, "HF_HIVE_QUERY"), String(error));
+});
