@@ -4,6 +4,7 @@
  * the worker and the files back (transferred, not copied); the rows are read in this thread.
  */
 import { Worker } from "node:worker_threads";
+import { HostflowError } from "../../lib/errors.js";
 import type { LoadUnit } from "./encode.js";
 import { type ParquetPart, planParts } from "./parquet.js";
 import { type ParquetJobs, transferables } from "./parquet-write.js";
@@ -14,8 +15,14 @@ interface Waiting {
   reject: (error: Error) => void;
 }
 
+/**
+ * An idle thread does not keep the process alive (it is unref'd between writes), and none starts
+ * after close(): a load that a run begins while it ends gets an error, not a thread that nothing
+ * terminates (a scheduled collector that then never exits at SIGTERM).
+ */
 export class ParquetThread {
   private worker: Worker | undefined;
+  private closed = false;
   private nextId = 1;
   private readonly waiting = new Map<number, Waiting>();
 
@@ -27,16 +34,26 @@ export class ParquetThread {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const worker = this.worker;
     this.worker = undefined;
     await worker?.terminate();
   }
 
   private write(jobs: ParquetJobs): Promise<Uint8Array[]> {
+    if (this.closed) {
+      return Promise.reject(
+        new HostflowError(
+          "HF_WAREHOUSE",
+          "the Parquet writer thread is closed (its run has ended): this load's files are not written",
+        ),
+      );
+    }
     const worker = this.start();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
+      worker.ref();
       worker.postMessage({ id, jobs }, transferables(jobs));
     });
   }
@@ -55,6 +72,7 @@ export class ParquetThread {
     worker.on("message", (m: { id: number; files?: Uint8Array[]; error?: string }) => {
       const waiting = this.waiting.get(m.id);
       this.waiting.delete(m.id);
+      if (this.waiting.size === 0) worker.unref();
       if (m.error !== undefined) waiting?.reject(new Error(`writing Parquet failed: ${m.error}`));
       else waiting?.resolve(m.files ?? []);
     });
