@@ -177,7 +177,17 @@ async function wait(ms: number): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Build: the agent's bundle and the collector's CLI, as installed
 
+/** The commit the programs under test were built from, read when the build starts: a run lasts an hour, and HEAD may move meanwhile. */
+let builtFrom = "";
+
+function sourceCommit(): string {
+  const git = (argv: string[]) =>
+    spawnSync("git", argv, { cwd: ROOT, encoding: "utf8" }).stdout.trim();
+  return `${git(["rev-parse", "--short", "HEAD"])}${git(["status", "--porcelain", "--", "agent", "collector", "lib"]) === "" ? "" : " (modified)"}`;
+}
+
 function build(): void {
+  builtFrom = sourceCommit();
   if (!args["no-build"]) {
     say("npm run build and the agent's bundle");
     const built = spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", 2, 2] });
@@ -838,8 +848,6 @@ function machineInfo(kafkaLib: string, hdfsLib: string, hiveLib: string): Result
   const kcat = /Version (\S+).*?librdkafka ([\d.]+)/.exec(
     spawnSync("kcat", ["-V"], { encoding: "utf8" }).stdout,
   );
-  const git = (argv: string[]) =>
-    spawnSync("git", argv, { cwd: ROOT, encoding: "utf8" }).stdout.trim();
   return {
     date: new Date().toISOString(),
     cores: cpus().length,
@@ -854,7 +862,7 @@ function machineInfo(kafkaLib: string, hdfsLib: string, hiveLib: string): Result
     hadoop: jar(hdfsLib, /^hadoop-hdfs-([\d.]+)\.jar$/),
     hive: jar(hiveLib, /^hive-service-([\d.]+)\.jar$/),
     kcat: kcat === null ? "kcat ?" : `kcat ${kcat[1]} (librdkafka ${kcat[2]})`,
-    commit: `${git(["rev-parse", "--short", "HEAD"])}${git(["status", "--porcelain", "--", "agent", "collector", "lib"]) === "" ? "" : " (modified)"}`,
+    commit: builtFrom || sourceCommit(),
   };
 }
 
