@@ -9,10 +9,10 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Batch, Consumer, Kafka } from "kafkajs";
+import type { Admin, Batch, Consumer, Kafka } from "kafkajs";
 import { pause } from "../lib/backoff.js";
 import { HostflowError, isHostflowError } from "../lib/errors.js";
-import { createKafka, groupMemberLogRoute, kafkaClientConfig } from "../lib/kafka.js";
+import { createKafka, groupMemberLogRoute, kafkaClientConfig, leaderMoving } from "../lib/kafka.js";
 import type { Logger } from "../lib/log.js";
 import { canonicalTags, WindowAggregator } from "./aggregate.js";
 import type { ResolvedCollectorConfig } from "./config/load.js";
@@ -102,6 +102,9 @@ const KAFKAJS_RETRY = { retries: 5, initialRetryTime: 300, maxRetryTime: 10_000 
 const MIN_RECORDS_FOR_RATIO = 100;
 /** Until the first load measures it; the benchmark's fleet encodes ~215 bytes a row. */
 const STATEMENT_ROW_BYTES_GUESS = 240;
+
+/** How long a run waits for a moving partition leader before it fails (topicOffsets). */
+const LEADER_WAIT_MS = 30_000;
 
 const key = (topic: string, partition: number) => `${topic}:${partition}`;
 
@@ -264,7 +267,7 @@ export class CollectorRun {
       }
       const offsets = [];
       for (const topic of this.config.kafka.topics) {
-        offsets.push({ topic, partitions: await admin.fetchTopicOffsets(topic) });
+        offsets.push({ topic, partitions: await this.topicOffsets(admin, topic) });
       }
       const loaded = await fromHive;
       for (const { topic, partitions } of offsets) {
@@ -309,6 +312,32 @@ export class CollectorRun {
           );
     } finally {
       await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  /**
+   * A topic's offsets. kafkajs's fetchTopicOffsets gives up at once when a partition's leader is
+   * moving, as it does minutes after a broker comes back (Kafka's preferred-leader rebalance):
+   * two runs of the fleet bench failed on it. Such an answer is asked again from a new admin
+   * client, whose metadata is fresh, for up to LEADER_WAIT_MS.
+   */
+  private async topicOffsets(admin: Admin, topic: string) {
+    const deadline = Date.now() + LEADER_WAIT_MS;
+    for (let attempt = 1; ; attempt++) {
+      const client = attempt === 1 ? admin : this.kafka.admin();
+      try {
+        if (client !== admin) await client.connect();
+        return await client.fetchTopicOffsets(topic);
+      } catch (error) {
+        if (!leaderMoving(error) || Date.now() >= deadline) throw error;
+        this.logger.info(
+          { topic, attempt, error: (error as Error).message },
+          `a partition leader of ${topic} is moving: asking for its offsets again`,
+        );
+      } finally {
+        if (client !== admin) await client.disconnect().catch(() => undefined);
+      }
+      await pause(Math.min(500 * attempt, 3_000));
     }
   }
 

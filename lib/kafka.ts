@@ -65,6 +65,25 @@ export const ROUTINE_GROUP_ERRORS: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * kafkajs's answers for a partition whose leader is moving: an election (a broker back, Kafka's
+ * preferred-leader rebalance minutes later) or metadata that has not caught up. They pass.
+ */
+export const LEADER_MOVING: ReadonlySet<string> = new Set([
+  "LEADER_NOT_AVAILABLE",
+  "NOT_LEADER_FOR_PARTITION",
+]);
+
+/** Whether `error` (or what it wraps: kafkajs's retrier keeps the last one) is a LEADER_MOVING answer. */
+export function leaderMoving(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; depth < 4 && e instanceof Error; depth++) {
+    if (LEADER_MOVING.has(String((e as { type?: unknown }).type))) return true;
+    e = (e as { originalError?: unknown }).originalError ?? e.cause;
+  }
+  return false;
+}
+
+/**
  * kafkajs's lines for a consumer group's members: a rebalance or a coordinator that moved (a
  * member joining or leaving, a broker restarting) is routine in a group and kafkajs recovers
  * from it, yet it logs each heartbeat and commit answer at error level (every minute, with

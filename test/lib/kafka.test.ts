@@ -1,7 +1,13 @@
 import test from "ava";
 import type { Admin } from "kafkajs";
 import { isHostflowError } from "../../lib/errors.js";
-import { createTopicsAndWait, groupMemberLogRoute, ROUTINE_GROUP_ERRORS } from "../../lib/kafka.js";
+import {
+  createTopicsAndWait,
+  groupMemberLogRoute,
+  LEADER_MOVING,
+  leaderMoving,
+  ROUTINE_GROUP_ERRORS,
+} from "../../lib/kafka.js";
 import type { Logger } from "../../lib/log.js";
 
 /** An admin whose new topic is unknown to the broker for the first `unknownFor` offset asks. */
@@ -91,4 +97,30 @@ test("a consumer group's routine rebalance and coordinator moves go to debug; ot
       "warn: no error field",
     ],
   );
+});
+
+test("a moving partition leader is told from other Kafka errors, also wrapped by kafkajs's retrier", async (t) => {
+  const { createRequire } = await import("node:module");
+  const require = createRequire(import.meta.url);
+  // kafkajs's own errors, as its clients throw them: a rename of a type fails here.
+  const { createErrorFromCode, errorCodes } = require("kafkajs/src/protocol/error.js") as {
+    createErrorFromCode: (code: number) => Error;
+    errorCodes: { type: string; code: number }[];
+  };
+  const { KafkaJSNumberOfRetriesExceeded } = require("kafkajs/src/errors.js") as {
+    KafkaJSNumberOfRetriesExceeded: new (e: Error, o: object) => Error;
+  };
+  const code = (type: string) => errorCodes.find((e) => e.type === type)?.code as number;
+  for (const type of LEADER_MOVING) {
+    t.true(leaderMoving(createErrorFromCode(code(type))), type);
+    const wrapped = new KafkaJSNumberOfRetriesExceeded(createErrorFromCode(code(type)), {
+      retryCount: 5,
+      retryTime: 1000,
+    });
+    t.true(leaderMoving(wrapped), `${type}, wrapped`);
+  }
+  t.false(leaderMoving(createErrorFromCode(code("UNKNOWN_TOPIC_OR_PARTITION"))));
+  t.false(leaderMoving(createErrorFromCode(code("TOPIC_AUTHORIZATION_FAILED"))));
+  t.false(leaderMoving(new Error("connect ECONNREFUSED 127.0.0.1:9094")));
+  t.false(leaderMoving(undefined));
 });
