@@ -1,7 +1,7 @@
 import net from "node:net";
 import test from "ava";
 import { isHostflowError } from "../../../lib/errors.js";
-import { HiveClient } from "../../../lib/hive/client.js";
+import { HiveClient, transientFailure } from "../../../lib/hive/client.js";
 
 /** A TCP server on a free loopback port that handles each connection with `onSocket`. */
 async function fakeServer(
@@ -71,4 +71,37 @@ test("a SASL rejection is HF_HIVE_AUTH, not retriable", async (t) => {
   t.false(isHostflowError(error) && error.retriable);
   t.regex(error?.message ?? "", /rejected the user or password/);
   await server.close();
+});
+
+test("which failed statements are worth running again: the storage away, or a Tez task's setup raced in local mode", (t) => {
+  // As HiveServer2 4.0.1 of the local stack reported them (the fleet bench, CI), and variations.
+  const tez = (cause: string) =>
+    "Error while compiling statement: FAILED: Execution Error, return code 2 from org.apache.hadoop.hive.ql.exec.tez.TezTask. " +
+    "Vertex failed, vertexName=Map 1, vertexId=vertex_1796647981823_0001_2_02, diagnostics=[Task failed, " +
+    "taskId=task_1796647981823_0001_2_02_000000, diagnostics=[TaskAttempt 0 failed, info=[Error: Node: vm/127.0.0.1 : " +
+    `Error while running task ( failure ) : attempt_1796647981823_0001_2_02_000000_0:${cause}`;
+  t.true(
+    transientFailure(
+      tez(
+        "java.lang.RuntimeException: java.lang.RuntimeException: Map operator initialization failed",
+      ),
+    ),
+  );
+  t.true(
+    transientFailure(
+      tez(
+        "java.lang.RuntimeException: java.lang.IllegalStateException: Invalid input path hdfs://127.0.0.1:8020/w/t/day=2026-12-07/a#1.parquet\n\tat x",
+      ),
+    ),
+  );
+  t.true(transientFailure("java.net.ConnectException: Connection refused"));
+  t.false(transientFailure(tez("java.lang.OutOfMemoryError: Java heap space")));
+  t.false(
+    transientFailure(
+      "Error while compiling statement: FAILED: SemanticException [Error 10001]: Line 1:14 Table not found 'nope'",
+    ),
+  );
+  // A map operator that fails outside a Tez task is not this race.
+  t.false(transientFailure("Map operator initialization failed"));
+  t.false(transientFailure(undefined));
 });
