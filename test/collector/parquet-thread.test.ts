@@ -1,19 +1,18 @@
 import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import test from "ava";
+import { loadCollectorConfig } from "../../collector/config/load.js";
 import type { LoadUnit } from "../../collector/hive/encode.js";
 import { parquetParts } from "../../collector/hive/parquet.js";
 import { ParquetThread } from "../../collector/hive/parquet-thread.js";
 import { tableSpecs } from "../../collector/hive/tables.js";
 import { isHostflowError } from "../../lib/errors.js";
 
-const specs = tableSpecs({
-  metrics: "metrics",
-  raw: "raw_samples",
-  quarantine: "quarantine",
-  gaps: "gaps",
-  loads: "loads",
-  streams: "streams",
-});
+// The shipped config's table names.
+const specs = tableSpecs(
+  loadCollectorConfig(fileURLToPath(new URL("../../conf/collector.yaml", import.meta.url)), {})
+    .config.hive.tables,
+);
 
 const unit = (): LoadUnit => ({
   loadId: "g-1",
