@@ -376,9 +376,27 @@ export class Compactor {
     const total = await count(`SELECT * FROM ${db}.${loads.name}`);
     const kept = await count(keep);
     if (dryRun) return { before: total, after: kept };
+    // `loads` is what makes every row count: its old files go only when Hive has read rows to
+    // keep and written a file of them. (A 6-minute fleet run's compaction read no rows from 12
+    // files of `loads`, rewrote nothing, deleted the 12 files, and every load stopped counting.)
+    if (kept === 0 && old.length > 0) {
+      this.logger.warn(
+        { files: old.length, rows: total },
+        `loads not rewritten: Hive read no rows to keep from its ${old.length} files`,
+      );
+      return { before: total, after: total };
+    }
     await this.fs.delete(this.loadsMarker);
     await this.fs.write(this.loadsMarker, Buffer.from(JSON.stringify({ old, done: false })));
     await this.store.execute(`INSERT INTO TABLE ${db}.${loads.name} ${keep}`);
+    const written = (await this.loadsFiles()).filter((name) => !old.includes(name));
+    if (written.length === 0) {
+      throw new HostflowError(
+        "HF_WAREHOUSE",
+        `rewriting ${db}.${loads.name} wrote no new file into ${this.loadsLocation()}: its ${old.length} files stay`,
+        { context: { table: loads.name } },
+      );
+    }
     // Only now may the old files go: a marker cut short, or without `done`, keeps them.
     await this.fs.delete(this.loadsMarker);
     await this.fs.write(
