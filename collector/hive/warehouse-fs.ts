@@ -24,6 +24,8 @@ export interface Entry {
   name: string;
   directory: boolean;
   modificationTime: number;
+  /** Bytes (0 for a directory). */
+  length: number;
 }
 
 export interface WarehouseFs {
@@ -47,6 +49,8 @@ export interface WarehouseFs {
   claim(from: string, to: string): Promise<boolean>;
   /** A (small) file's text, or undefined when it does not exist. */
   readIfAny(file: string): Promise<string | undefined>;
+  /** `length` bytes of a file from `offset` (fewer at its end): a Parquet file's footer. */
+  readRange(file: string, offset: number, length: number): Promise<Uint8Array>;
   /** Deletes a file or tree; false when there was nothing. */
   delete(target: string): Promise<boolean>;
   /** Sets a file's modification time (tests make a file look old with it). */
@@ -69,6 +73,7 @@ export class WebHdfsWarehouse implements WarehouseFs {
       name: e.pathSuffix,
       directory: e.type === "DIRECTORY",
       modificationTime: e.modificationTime,
+      length: e.length,
     }));
   }
 
@@ -103,6 +108,10 @@ export class WebHdfsWarehouse implements WarehouseFs {
     return this.client.read(file);
   }
 
+  readRange(file: string, offset: number, length: number): Promise<Uint8Array> {
+    return this.client.readRange(file, offset, length);
+  }
+
   delete(target: string): Promise<boolean> {
     return this.client.delete(target, true);
   }
@@ -129,7 +138,12 @@ export class LocalWarehouse implements WarehouseFs {
     for (const name of names) {
       try {
         const s = await stat(path.join(dir, name));
-        entries.push({ name, directory: s.isDirectory(), modificationTime: s.mtimeMs });
+        entries.push({
+          name,
+          directory: s.isDirectory(),
+          modificationTime: s.mtimeMs,
+          length: s.isDirectory() ? 0 : s.size,
+        });
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "ENOENT")
           throw this.error("list", dir, error);
@@ -199,6 +213,21 @@ export class LocalWarehouse implements WarehouseFs {
       return await readFile(file, "utf8");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw this.error("read", file, error);
+    }
+  }
+
+  async readRange(file: string, offset: number, length: number): Promise<Uint8Array> {
+    try {
+      const handle = await open(file, constants.O_RDONLY);
+      try {
+        const buffer = Buffer.alloc(length);
+        const { bytesRead } = await handle.read(buffer, 0, length, offset);
+        return buffer.subarray(0, bytesRead);
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
       throw this.error("read", file, error);
     }
   }

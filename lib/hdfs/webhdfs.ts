@@ -1,5 +1,5 @@
 /**
- * The WebHDFS calls hostflow makes (status, list, mkdirs, create, rename, delete, set times),
+ * The WebHDFS calls hostflow makes (status, list, mkdirs, create, read, rename, delete, set times),
  * over node:http: the DataNode answers a redirected write with an unsolicited `100 Continue`
  * that fetch (undici) rejects. HttpFS serves the same REST API (its writes are not redirected).
  *
@@ -107,6 +107,24 @@ export class WebHdfs {
     return second.body;
   }
 
+  /** `length` bytes of a file from `offset` (fewer at its end), as bytes. */
+  async readRange(path: string, offset: number, length: number): Promise<Buffer> {
+    const params = { offset, length, noredirect: true };
+    const first = await this.call("GET", path, "OPEN", params);
+    this.check(first.status, first.body, "OPEN", path);
+    let location: string | undefined;
+    try {
+      location = (JSON.parse(first.body) as { Location?: string }).Location;
+    } catch {
+      // HttpFS answers with the content itself
+      return first.bytes;
+    }
+    if (location === undefined) return first.bytes;
+    const second = await this.send("GET", new URL(location), "OPEN", path);
+    this.check(second.status, second.body, "OPEN", path);
+    return second.bytes;
+  }
+
   /** Deletes a file or a directory tree; false when there was nothing. */
   async delete(path: string, recursive = true): Promise<boolean> {
     const { status, body } = await this.call("DELETE", path, "DELETE", { recursive });
@@ -181,7 +199,7 @@ export class WebHdfs {
     path: string,
     op: string,
     params: Record<string, string | number | boolean> = {},
-  ): Promise<{ status: number; body: string }> {
+  ): Promise<Answer> {
     return this.send(method, this.requestUrl(path, op, params), op, path);
   }
 
@@ -196,7 +214,7 @@ export class WebHdfs {
     op: string,
     path: string,
     data?: Uint8Array,
-  ): Promise<{ status: number; body: string }> {
+  ): Promise<Answer> {
     try {
       return await this.sendOnce(method, url, op, path, data);
     } catch (error) {
@@ -212,7 +230,7 @@ export class WebHdfs {
     path: string,
     data?: Uint8Array,
     retried = false,
-  ): Promise<{ status: number; body: string }> {
+  ): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const request = http.request(url, {
         method,
@@ -242,12 +260,14 @@ export class WebHdfs {
         );
       });
       request.on("response", (response) => {
-        let body = "";
-        response.setEncoding("utf8");
-        response.on("data", (chunk: string) => {
-          body += chunk;
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => {
+          chunks.push(chunk);
         });
-        response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+        response.on("end", () => {
+          const bytes = Buffer.concat(chunks);
+          resolve({ status: response.statusCode ?? 0, body: bytes.toString("utf8"), bytes });
+        });
         response.on("error", (cause) =>
           reject(
             new HostflowError(
@@ -261,6 +281,13 @@ export class WebHdfs {
       request.end(data);
     });
   }
+}
+
+/** An answer: its body as text, and as the bytes that came (a file's content). */
+interface Answer {
+  status: number;
+  body: string;
+  bytes: Buffer;
 }
 
 /** A request that went out on a connection the server had already closed. */

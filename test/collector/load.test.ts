@@ -48,6 +48,7 @@ function failing(error: HostflowError): WarehouseFs {
     rename: fail,
     claim: fail,
     readIfAny: fail,
+    readRange: fail,
     delete: fail,
     touch: fail,
   };
@@ -194,6 +195,7 @@ function heldWarehouse() {
     rename: (a, b) => local.rename(a, b),
     claim: (a, b) => local.claim(a, b),
     readIfAny: (p) => local.readIfAny(p),
+    readRange: (p, offset, length) => local.readRange(p, offset, length),
     delete: (p) => local.delete(p),
     touch: (p, ms) => local.touch(p, ms),
     write: async (p, data) => {
