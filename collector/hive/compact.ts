@@ -22,6 +22,12 @@
  * files that a later compaction deletes. Loads go on meanwhile: rows they commit during a
  * compaction keep their own attempt (only the loads chosen at the start switch).
  * One compaction at a time: a lock file in `_hostflow`, taken over when an hour old.
+ *
+ * Nothing is deleted on Hive's word alone: with Parquet tables every read of `loads` that
+ * decides what counts, every copy and every rewrite of `loads` is checked against the row counts
+ * in the files' own footers (parquet-rows.ts), and a mismatch stops the compaction before it
+ * changes anything that counts. (HiveServer2 on Tez in local mode once answered compaction's
+ * reads of `loads` with no rows and no error, and compaction deleted `loads`' files.)
  */
 import os from "node:os";
 import { HostflowError } from "../../lib/errors.js";
@@ -30,6 +36,7 @@ import type { ResolvedHiveSettings } from "../config/load.js";
 import { CLAIMS } from "./claims.js";
 import { ORPHAN_GRACE_MS, registerPartitions } from "./load.js";
 import { FILE_TABLES, type FileTable } from "./parquet.js";
+import { parquetRows } from "./parquet-rows.js";
 import { type HiveStore, sqlString } from "./store.js";
 import { committedLoads, tableLocation, tablesRoot } from "./tables.js";
 import { fsPath, type WarehouseFs } from "./warehouse-fs.js";
@@ -122,6 +129,8 @@ interface WFile {
   folder: string;
   name: string;
   mtime: number;
+  /** Bytes. */
+  length: number;
   class: Kind;
   /** The attempt of a load's own file; the code of a compaction's. */
   attempt?: string;
@@ -136,6 +145,8 @@ const codeOf = (id: string): string | undefined => {
 
 export class Compactor {
   private readonly root: string;
+  /** Rows of each file read so far, by path and length (a file is never rewritten in place). */
+  private readonly footerRows = new Map<string, number>();
 
   constructor(
     private readonly store: HiveStore,
@@ -201,7 +212,7 @@ export class Compactor {
         }
       }
       if (!options.dryRun && (attempts.size > 0 || codes.size > 0)) {
-        const { loads, copied } = await this.rewrite(files, attempts, codes, now, options);
+        const { loads, copied } = await this.rewrite(files, state, attempts, codes, now, options);
         result.loads = loads;
         result.copied = copied;
         files = await this.listFiles();
@@ -325,8 +336,73 @@ export class Compactor {
   }
 
   private async loadsFiles(): Promise<string[]> {
+    return (await this.loadsEntries()).map((e) => e.name);
+  }
+
+  private async loadsEntries(): Promise<{ name: string; length: number }[]> {
     const list = (await this.fs.list(this.loadsLocation())) ?? [];
-    return list.filter((e) => !e.directory && !/^[_.]/.test(e.name)).map((e) => e.name);
+    return list.filter((e) => !e.directory && !/^[_.]/.test(e.name));
+  }
+
+  /** Whether files can be counted (Parquet footers); ORC tables go unchecked. */
+  private get checksFiles(): boolean {
+    return this.settings.storage_format === "parquet";
+  }
+
+  /** Rows in these files, from their footers. */
+  private async rowsIn(files: { path: string; length: number }[]): Promise<number> {
+    let rows = 0;
+    for (const { path, length } of files) {
+      const key = `${path}@${length}`;
+      let n = this.footerRows.get(key);
+      if (n === undefined) {
+        n = await parquetRows(this.fs, path, length);
+        this.footerRows.set(key, n);
+      }
+      rows += n;
+    }
+    return rows;
+  }
+
+  /** Rows of each of `loads`' files now. */
+  private async loadsRows(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const e of await this.loadsEntries()) {
+      out.set(e.name, await this.rowsIn([{ path: `${this.loadsLocation()}/${e.name}`, ...e }]));
+    }
+    return out;
+  }
+
+  /**
+   * Runs a read of all of `loads` and checks how many rows it saw (`seen`) against the files'
+   * footers: at least the rows of the files there before and after it, at most those of the
+   * files after it (loads only add files while a compaction holds the lock).
+   */
+  private async checkedLoadsRead<T>(
+    what: string,
+    read: () => Promise<T>,
+    seen: (result: T) => number,
+  ): Promise<T> {
+    if (!this.checksFiles) return read();
+    const before = await this.loadsRows();
+    const result = await read();
+    const after = await this.loadsRows();
+    let low = 0;
+    let high = 0;
+    for (const [name, rows] of after) {
+      high += rows;
+      if (before.has(name)) low += rows;
+    }
+    const n = seen(result);
+    if (n < low || n > high) {
+      const loads = `${this.store.database}.${this.store.specs.loads.name}`;
+      throw new HostflowError(
+        "HF_WAREHOUSE",
+        `Hive read ${n} rows of ${loads} (${what}), but its ${after.size} files hold ${low === high ? low : `${low} to ${high}`} by their Parquet footers: a wrong read, so compaction stops and changes nothing`,
+        { retriable: true, context: { table: this.store.specs.loads.name, read: n, low, high } },
+      );
+    }
+    return result;
   }
 
   /**
@@ -373,7 +449,18 @@ export class Compactor {
         (await this.store.query<{ n: number }>(`SELECT COUNT(*) AS n FROM (${sql}) x`)).rows[0]
           ?.n ?? 0,
       );
-    const total = await count(`SELECT * FROM ${db}.${loads.name}`);
+    // Grouped, so that Hive scans the files (a bare COUNT(*) may be answered from the table's
+    // statistics, which loads written as files leave stale).
+    const total = await this.checkedLoadsRead(
+      "before rewriting it",
+      async () =>
+        (
+          await this.store.query<{ n: number }>(
+            `SELECT COUNT(*) AS n FROM ${db}.${loads.name} GROUP BY load_id`,
+          )
+        ).rows.reduce((sum, r) => sum + Number(r.n), 0),
+      (n) => n,
+    );
     const kept = await count(keep);
     if (dryRun) return { before: total, after: kept };
     // `loads` is what makes every row count: its old files go only when Hive has read rows to
@@ -389,13 +476,25 @@ export class Compactor {
     await this.fs.delete(this.loadsMarker);
     await this.fs.write(this.loadsMarker, Buffer.from(JSON.stringify({ old, done: false })));
     await this.store.execute(`INSERT INTO TABLE ${db}.${loads.name} ${keep}`);
-    const written = (await this.loadsFiles()).filter((name) => !old.includes(name));
+    const written = (await this.loadsEntries()).filter((e) => !old.includes(e.name));
     if (written.length === 0) {
       throw new HostflowError(
         "HF_WAREHOUSE",
         `rewriting ${db}.${loads.name} wrote no new file into ${this.loadsLocation()}: its ${old.length} files stay`,
         { context: { table: loads.name } },
       );
+    }
+    if (this.checksFiles) {
+      const paths = written.map((e) => ({ path: `${this.loadsLocation()}/${e.name}`, ...e }));
+      const rows = await this.rowsIn(paths);
+      if (rows !== kept) {
+        for (const { path } of paths) await this.fs.delete(path);
+        throw new HostflowError(
+          "HF_WAREHOUSE",
+          `rewriting ${db}.${loads.name} wrote ${rows} rows where Hive counted ${kept} to keep: its new files are deleted and its ${old.length} files stay`,
+          { context: { table: loads.name, wrote: rows, kept } },
+        );
+      }
     }
     // Only now may the old files go: a marker cut short, or without `done`, keeps them.
     await this.fs.delete(this.loadsMarker);
@@ -409,6 +508,7 @@ export class Compactor {
   /** Copies the chosen loads' rows under new ids, names the new files, and commits. */
   private async rewrite(
     files: WFile[],
+    state: Visibility,
     attempts: Set<string>,
     codes: Set<string>,
     now: number,
@@ -434,8 +534,15 @@ export class Compactor {
       (f.class === "regular" && attempts.has(f.attempt as string)) ||
       (f.class === "compact" && codes.has(f.code as string));
     const touched = new Map<FileTable, Set<string>>();
+    // What the copy must hold: every row of the files it copies (each is wholly one live
+    // attempt's, or one live compaction's), per table.
+    const expected = new Map<FileTable, number>();
     for (const f of files) {
       if (!mine(f)) continue;
+      if (this.checksFiles) {
+        const rows = await this.rowsIn([{ path: `${f.folder}/${f.name}`, length: f.length }]);
+        expected.set(f.kind, (expected.get(f.kind) ?? 0) + rows);
+      }
       const days = touched.get(f.kind) ?? new Set<string>();
       days.add(f.day);
       touched.set(f.kind, days);
@@ -459,10 +566,37 @@ export class Compactor {
     await options.at?.("after-copy");
     // Hive names its files itself (000000_0, …): each new one in those folders is this copy's
     // (loads name theirs `<attempt>.parquet`; one compaction runs at a time).
-    const made = (await this.listFiles())
-      .filter((f) => f.class === "other" && touched.get(f.kind)?.has(f.day))
-      .map((f) => `${f.folder}/${f.name}`);
+    // (Not the copies of a compaction killed before its marker, there before this one began.)
+    const before = new Set(files.map((f) => `${f.folder}/${f.name}`));
+    const madeFiles = (await this.listFiles()).filter(
+      (f) =>
+        f.class === "other" &&
+        touched.get(f.kind)?.has(f.day) &&
+        !before.has(`${f.folder}/${f.name}`),
+    );
+    const made = madeFiles.map((f) => `${f.folder}/${f.name}`);
     const copied = made.length;
+    const undo = async (why: string) => {
+      for (const file of made) await this.fs.delete(file);
+      return new HostflowError(
+        "HF_WAREHOUSE",
+        `compaction stopped before its commit: ${why}; its ${made.length} new files are deleted, the old ones still count`,
+        { retriable: true, context: { code } },
+      );
+    };
+    if (this.checksFiles) {
+      for (const [kind, rows] of expected) {
+        const mineMade = madeFiles.filter((f) => f.kind === kind);
+        const wrote = await this.rowsIn(
+          mineMade.map((f) => ({ path: `${f.folder}/${f.name}`, length: f.length })),
+        );
+        if (wrote !== rows) {
+          throw await undo(
+            `Hive's copy of ${db}.${specs[kind].name} wrote ${wrote} rows in ${mineMade.length} files, but the files it copies hold ${rows}`,
+          );
+        }
+      }
+    }
     await this.fs.mkdirs(`${this.root}/${MARKERS}`);
     await this.fs.write(
       `${this.root}/${MARKERS}/${code}.json`,
@@ -474,6 +608,16 @@ export class Compactor {
       `SELECT ${loads.columns.map((c) => `l.${c.name}`).join(", ")} FROM ${db}.${loads.name} l ` +
         `LEFT SEMI JOIN ${committed} c ON (l.load_id = c.load_id) WHERE ${chosen("l.load_id")}`,
     );
+    // As many rows as the checked read of `loads` (visibility) gave those attempts.
+    let owed = 0;
+    for (const v of state.visible.values()) {
+      if (attempts.has(v.id) || codes.has(codeOf(v.id) ?? "")) owed += state.rows.get(v.id) ?? 0;
+    }
+    if (this.checksFiles && rows.length !== owed) {
+      throw await undo(
+        `Hive read ${rows.length} rows of ${db}.${loads.name} for the loads copied, where ${owed} count`,
+      );
+    }
     const collector = `compact ${os.hostname()}/${process.pid}`;
     const values = rows.map((row) => {
       const cells = loads.columns.map((c) => {
@@ -583,32 +727,47 @@ export class Compactor {
     );
   }
 
-  /** Which attempt of each load counts, since when; and which loads each compaction copied. */
+  /**
+   * Which attempt of each load counts, since when; and which loads each compaction copied. One
+   * read of all of `loads` (checked against its files), the committed attempt of each load
+   * worked out here as the view does (tables.ts, committedLoads: the smallest id, compared as
+   * Hive compares strings, by their bytes).
+   */
   private async visibility(): Promise<Visibility> {
     const db = this.store.database;
     const loads = this.store.specs.loads.name;
-    const { rows } = await this.store.query<{ load_id: string; at: number }>(
-      `SELECT l.load_id AS load_id, MAX(l.loaded_at) AS at FROM ${db}.${loads} l ` +
-        `LEFT SEMI JOIN ${committedLoads(db, loads)} c ON (l.load_id = c.load_id) GROUP BY l.load_id`,
+    const { rows } = await this.checkedLoadsRead(
+      "which loads count",
+      () =>
+        this.store.query<{ load_id: string | null; at: number; n: number }>(
+          `SELECT load_id, MAX(loaded_at) AS at, COUNT(*) AS n FROM ${db}.${loads} GROUP BY load_id`,
+        ),
+      (r) => r.rows.reduce((sum, row) => sum + Number(row.n), 0),
     );
+    const counts = new Map<string, number>();
+    const at = new Map<string, number>();
+    const committed = new Map<string, string>();
+    const codeLoads = new Map<string, string[]>();
+    for (const r of rows) {
+      if (r.load_id === null || r.load_id === undefined) continue;
+      const id = String(r.load_id);
+      counts.set(id, Number(r.n));
+      at.set(id, Number(r.at));
+      const load = loadOf(id);
+      const current = committed.get(load);
+      if (current === undefined || Buffer.compare(Buffer.from(id), Buffer.from(current)) < 0)
+        committed.set(load, id);
+      const code = codeOf(id);
+      if (code !== undefined) codeLoads.set(code, [...(codeLoads.get(code) ?? []), load]);
+    }
     const visible = new Map<string, { id: string; at: number }>();
     const liveCodes = new Set<string>();
-    for (const r of rows) {
-      visible.set(loadOf(r.load_id), { id: r.load_id, at: Number(r.at) });
-      const code = codeOf(r.load_id);
+    for (const [load, id] of committed) {
+      visible.set(load, { id, at: at.get(id) ?? 0 });
+      const code = codeOf(id);
       if (code !== undefined) liveCodes.add(code);
     }
-    const copies = await this.store.query<{ load_id: string }>(
-      `SELECT DISTINCT load_id FROM ${db}.${loads} WHERE split(load_id, '#')[1] LIKE '0%'`,
-    );
-    const codeLoads = new Map<string, string[]>();
-    for (const r of copies.rows) {
-      const code = codeOf(r.load_id) as string;
-      const list = codeLoads.get(code) ?? [];
-      list.push(loadOf(r.load_id));
-      codeLoads.set(code, list);
-    }
-    return { visible, liveCodes, codeLoads };
+    return { visible, liveCodes, codeLoads, rows: counts };
   }
 
   /** The files each compaction made (its marker), by path. */
@@ -676,6 +835,7 @@ export class Compactor {
               folder,
               name: e.name,
               mtime: e.modificationTime,
+              length: e.length,
               class: compact ? "compact" : regular ? "regular" : "other",
               ...(compact ? { code: compact[1] as string } : {}),
               ...(regular ? { attempt: e.name.slice(0, -".parquet".length) } : {}),
@@ -732,4 +892,6 @@ interface Visibility {
   liveCodes: Set<string>;
   /** Compaction code → the loads it copied (committed). */
   codeLoads: Map<string, string[]>;
+  /** Rows of `loads` per attempt id. */
+  rows: Map<string, number>;
 }

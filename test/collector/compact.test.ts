@@ -1,69 +1,245 @@
 /**
- * Failure paths of `loads`' rewrite, with fakes: its old files go only when Hive read rows to
- * keep and wrote a file of them. In a 6-minute fleet run, Hive answered the rewrite's reads of
- * `loads` with no rows (HiveServer2's Tez in local mode), the rewrite wrote nothing, the 12 old
- * files were deleted, and every load stopped counting.
+ * Failure paths of compaction with a fake Hive: nothing is deleted on Hive's word alone. In a
+ * 6-minute fleet run, Hive answered compaction's reads of `loads` with no rows and no error
+ * (HiveServer2's Tez in local mode), the rewrite wrote nothing, the 12 old files of `loads` were
+ * deleted, and every load stopped counting. Here the files are real Parquet files on the local
+ * file system, so that their footers say how many rows Hive should have read and written.
  */
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import test from "ava";
+import { parquetWriteBuffer } from "hyparquet-writer";
 import { loadCollectorConfig } from "../../collector/config/load.js";
 import { Compactor } from "../../collector/hive/compact.js";
 import type { HiveStore } from "../../collector/hive/store.js";
 import { tableSpecs } from "../../collector/hive/tables.js";
-import type { WarehouseFs } from "../../collector/hive/warehouse-fs.js";
+import { LocalWarehouse } from "../../collector/hive/warehouse-fs.js";
 import { isHostflowError } from "../../lib/errors.js";
 import { createLogger } from "../../lib/log.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const { config } = loadCollectorConfig(path.join(root, "conf/collector.yaml"), {});
 
-function fixture(rowsRead: number) {
-  const executed: string[] = [];
-  const deleted: string[] = [];
-  const written = new Map<string, string>();
-  const files = Array.from({ length: 12 }, (_, i) => `000000_0_copy_${i}`);
-  const store = {
-    database: config.hive.database,
-    specs: tableSpecs(config.hive.tables),
-    query: async () => ({ rows: [{ n: rowsRead }] }),
-    execute: async (sql: string) => {
-      executed.push(sql);
-    },
-  } as unknown as HiveStore;
-  const fs = {
-    list: async () => files.map((name) => ({ name, directory: false, modificationTime: 0 })),
-    delete: async (target: string) => {
-      deleted.push(target);
-      written.delete(target);
-      return true;
-    },
-    write: async (file: string, data: Uint8Array) => {
-      written.set(file, Buffer.from(data).toString());
-    },
-    readIfAny: async (file: string) => written.get(file),
-  } as unknown as WarehouseFs;
-  const compactor = new Compactor(store, config.hive, fs, createLogger("test", "silent"));
-  return { compactor, executed, deleted, written };
+const FILES = 12;
+const ROWS_PER_FILE = 3;
+
+/** A Parquet file of `rows` rows of `loads`' load_id column (the footer is what counts). */
+function parquet(rows: number, prefix: string): Uint8Array {
+  const ids = Array.from({ length: rows }, (_, i) => `${prefix}-${i}#1`);
+  return new Uint8Array(
+    parquetWriteBuffer({ columnData: [{ name: "load_id", data: ids, type: "STRING" }] }),
+  );
 }
 
-test("loads is not rewritten when Hive reads no rows to keep from its files: nothing is written or deleted", async (t) => {
-  const f = fixture(0);
-  t.deepEqual(await f.compactor.rewriteLoads(undefined, false), { before: 0, after: 0 });
+interface Answers {
+  /** Rows per load_id that Hive's grouped reads of `loads` give. */
+  grouped: number[];
+  /** Hive's count of the rows to keep. */
+  kept: number;
+  /** Rows of the file the rewrite's INSERT writes; undefined: it writes none. */
+  inserts?: number;
+}
+
+async function fixture(t: { teardown: (fn: () => Promise<void>) => void }, answers: Answers) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "hf-compact-"));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const hive = { ...config.hive, warehouse_dir: `file://${dir}` };
+  const specs = tableSpecs(hive.tables);
+  const loadsDir = path.join(dir, hive.database, specs.loads.name);
+  await mkdir(loadsDir, { recursive: true });
+  await mkdir(path.join(dir, hive.database, "_hostflow"));
+  for (let i = 0; i < FILES; i++) {
+    await writeFile(path.join(loadsDir, `000000_0_copy_${i}`), parquet(ROWS_PER_FILE, `l${i}`));
+  }
+  const executed: string[] = [];
+  const store = {
+    database: hive.database,
+    specs,
+    query: async (sql: string) => {
+      if (/GROUP BY load_id$/.test(sql)) {
+        return {
+          rows: answers.grouped.map((n, i) => ({ load_id: `l${i}#1`, at: 1, n })),
+        };
+      }
+      return { rows: [{ n: answers.kept }] };
+    },
+    execute: async (sql: string) => {
+      executed.push(sql);
+      if (/^INSERT INTO TABLE .*loads/.test(sql) && answers.inserts !== undefined)
+        await writeFile(path.join(loadsDir, "000000_0"), parquet(answers.inserts, "new"));
+    },
+  } as unknown as HiveStore;
+  const compactor = new Compactor(
+    store,
+    hive,
+    new LocalWarehouse(),
+    createLogger("test", "silent"),
+  );
+  const old = Array.from({ length: FILES }, (_, i) => `000000_0_copy_${i}`);
+  const left = async () => (await readdir(loadsDir)).filter((n) => !n.startsWith("_")).sort();
+  return { compactor, executed, left, old: old.sort() };
+}
+
+const allRows = Array.from({ length: FILES }, () => ROWS_PER_FILE);
+
+test("a read of loads that comes back short stops the rewrite before it writes or deletes anything", async (t) => {
+  const f = await fixture(t, { grouped: [], kept: 0 });
+  const error = await t.throwsAsync(f.compactor.rewriteLoads(undefined, false));
+  t.true(isHostflowError(error, "HF_WAREHOUSE"), String(error));
+  t.regex(
+    error?.message ?? "",
+    /Hive read 0 rows of .*loads .* its 12 files hold 36 .*a wrong read/,
+  );
   t.deepEqual(f.executed, []);
-  t.deepEqual(f.deleted, []);
   t.is(await f.compactor.finishLoadsRewrite(0, Date.now()), false);
-  t.deepEqual(f.deleted, [], "no old file is deleted afterwards either");
+  t.deepEqual(await f.left(), f.old, "every old file stays");
+});
+
+test("compaction stops when its read of which loads count disagrees with the files of loads", async (t) => {
+  const f = await fixture(t, { grouped: allRows.slice(0, 5), kept: 0 });
+  const error = await t.throwsAsync(f.compactor.compact({ maxFiles: 10, graceMs: 0 }));
+  t.true(isHostflowError(error, "HF_WAREHOUSE"), String(error));
+  t.regex(error?.message ?? "", /Hive read 15 rows .*which loads count.* hold 36/);
+  t.deepEqual(f.executed, []);
+  t.deepEqual(await f.left(), f.old);
+});
+
+test("loads is not rewritten when Hive reads no rows to keep from its files: nothing is written or deleted", async (t) => {
+  const f = await fixture(t, { grouped: allRows, kept: 0 });
+  t.deepEqual(await f.compactor.rewriteLoads(undefined, false), { before: 36, after: 36 });
+  t.deepEqual(f.executed, []);
+  t.is(await f.compactor.finishLoadsRewrite(0, Date.now()), false);
+  t.deepEqual(await f.left(), f.old);
 });
 
 test("a rewrite whose INSERT leaves no new file fails, and its old files are never deleted", async (t) => {
-  const f = fixture(5);
+  const f = await fixture(t, { grouped: allRows, kept: 36 });
   const error = await t.throwsAsync(f.compactor.rewriteLoads(undefined, false));
   t.true(isHostflowError(error, "HF_WAREHOUSE"), String(error));
   t.regex(error?.message ?? "", /wrote no new file .* its 12 files stay/);
   t.is(f.executed.length, 1);
   t.is(await f.compactor.finishLoadsRewrite(0, Date.now()), false);
+  t.deepEqual(await f.left(), f.old);
+});
+
+test("a rewrite whose new file holds fewer rows than Hive counted to keep: the new file goes, the old ones stay", async (t) => {
+  const f = await fixture(t, { grouped: allRows, kept: 36, inserts: 7 });
+  const error = await t.throwsAsync(f.compactor.rewriteLoads(undefined, false));
+  t.true(isHostflowError(error, "HF_WAREHOUSE"), String(error));
+  t.regex(error?.message ?? "", /wrote 7 rows where Hive counted 36 to keep/);
+  t.is(await f.compactor.finishLoadsRewrite(0, Date.now()), false);
+  t.deepEqual(await f.left(), f.old);
+});
+
+test("a rewrite that wrote every row it kept replaces the old files", async (t) => {
+  const f = await fixture(t, { grouped: allRows, kept: 36, inserts: 36 });
+  t.deepEqual(await f.compactor.rewriteLoads(undefined, false), { before: 36, after: 36 });
+  t.is(await f.compactor.finishLoadsRewrite(0, Date.now()), false);
+  t.deepEqual(await f.left(), ["000000_0"]);
+});
+
+/**
+ * A crowded day of `metrics` (11 loads' files of 5 rows, one `loads` row each) whose copy Hive
+ * writes with `copyRows` rows, and whose `loads` rows for the commit Hive reads as `commitRows`.
+ */
+async function crowded(
+  t: { teardown: (fn: () => Promise<void>) => void },
+  copyRows: number,
+  commitRows: number,
+) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "hf-compact-"));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const hive = { ...config.hive, warehouse_dir: `file://${dir}` };
+  const specs = tableSpecs(hive.tables);
+  const dayDir = path.join(dir, hive.database, specs.metrics.name, "day=2026-12-01");
+  const loadsDir = path.join(dir, hive.database, specs.loads.name);
+  await mkdir(dayDir, { recursive: true });
+  await mkdir(loadsDir, { recursive: true });
+  await mkdir(path.join(dir, hive.database, "_hostflow"));
+  const loads = Array.from({ length: 11 }, (_, i) => `load${i}`);
+  for (const l of loads) await writeFile(path.join(dayDir, `${l}#1.parquet`), parquet(5, l));
+  await writeFile(path.join(loadsDir, "commits"), parquet(11, "c"));
+  const executed: string[] = [];
+  const store = {
+    database: hive.database,
+    specs,
+    query: async (sql: string) => {
+      if (/GROUP BY load_id$/.test(sql))
+        return { rows: loads.map((l) => ({ load_id: `${l}#1`, at: 1, n: 1 })) };
+      if (/^SELECT l\.load_id/.test(sql)) {
+        return {
+          rows: loads.slice(0, commitRows).map((l) => ({
+            load_id: `${l}#1`,
+            group_id: "g",
+            topic: "t",
+            kafka_partition: 0,
+            from_offset: 0,
+            next_offset: 1,
+            records: 5,
+            bad: 0,
+            loaded_at: 1,
+            collector: "c",
+          })),
+        };
+      }
+      return { rows: [] };
+    },
+    execute: async (sql: string) => {
+      executed.push(sql);
+    },
+    withSession: async (_settings: string[], work: (s: unknown) => Promise<unknown>) =>
+      work({
+        execute: async (sql: string) => {
+          executed.push(sql);
+          await writeFile(path.join(dayDir, "000000_0"), parquet(copyRows, "copy"));
+        },
+      }),
+  } as unknown as HiveStore;
+  const compactor = new Compactor(
+    store,
+    hive,
+    new LocalWarehouse(),
+    createLogger("test", "silent"),
+  );
+  const names = async () => (await readdir(dayDir)).sort();
+  return { compactor, executed, names, before: await names() };
+}
+
+test("a copy that wrote fewer rows than the files it copies hold: its file goes, nothing is committed", async (t) => {
+  const f = await crowded(t, 30, 11);
+  const error = await t.throwsAsync(f.compactor.compact({ maxFiles: 10, graceMs: 0 }));
+  t.true(isHostflowError(error, "HF_WAREHOUSE"), String(error));
+  t.regex(
+    error?.message ?? "",
+    /copy of .*metrics_batches wrote 30 rows in 1 files, but the files it copies hold 55/,
+  );
+  t.deepEqual(await f.names(), f.before, "the copy's file is deleted, every load's file stays");
   t.false(
-    f.deleted.some((d) => d.includes("000000_0_copy_")),
-    `deleted: ${f.deleted.join(", ")}`,
+    f.executed.some((sql) => /INSERT INTO TABLE \S+\.loads/.test(sql)),
+    f.executed.join("\n"),
+  );
+});
+
+test("a commit whose read of the copied loads' rows comes back short: the copy's file goes, nothing is committed", async (t) => {
+  const f = await crowded(t, 55, 4);
+  const error = await t.throwsAsync(f.compactor.compact({ maxFiles: 10, graceMs: 0 }));
+  t.true(isHostflowError(error, "HF_WAREHOUSE"), String(error));
+  t.regex(error?.message ?? "", /Hive read 4 rows of .*loads for the loads copied, where 11 count/);
+  t.deepEqual(await f.names(), f.before);
+  t.false(
+    f.executed.some((sql) => /INSERT INTO TABLE \S+\.loads/.test(sql)),
+    f.executed.join("\n"),
+  );
+});
+
+test("a copy with every row commits: the loads switch to it", async (t) => {
+  const f = await crowded(t, 55, 11);
+  const r = await f.compactor.compact({ maxFiles: 10, graceMs: 0 });
+  t.is(r.loads, 11);
+  t.is(r.copied, 1);
+  t.true(
+    f.executed.some((sql) => /INSERT INTO TABLE \S+\.loads VALUES/.test(sql)),
+    f.executed.join("\n"),
   );
 });
