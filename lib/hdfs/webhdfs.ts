@@ -92,37 +92,29 @@ export class WebHdfs {
 
   /** A file's content as text (small files: the whole body is held). */
   async read(path: string): Promise<string> {
-    const first = await this.call("GET", path, "OPEN", { noredirect: true });
-    this.check(first.status, first.body, "OPEN", path);
-    let location: string | undefined;
-    try {
-      location = (JSON.parse(first.body) as { Location?: string }).Location;
-    } catch {
-      // HttpFS answers with the content itself
-      return first.body;
-    }
-    if (location === undefined) return first.body;
-    const second = await this.send("GET", new URL(location), "OPEN", path);
-    this.check(second.status, second.body, "OPEN", path);
-    return second.body;
+    return (await this.open(path, {})).body;
   }
 
   /** `length` bytes of a file from `offset` (fewer at its end), as bytes. */
   async readRange(path: string, offset: number, length: number): Promise<Buffer> {
-    const params = { offset, length, noredirect: true };
-    const first = await this.call("GET", path, "OPEN", params);
+    return (await this.open(path, { offset, length })).bytes;
+  }
+
+  /** OPEN: the NameNode says which DataNode has the bytes; HttpFS answers with them at once. */
+  private async open(path: string, params: Record<string, number>): Promise<Answer> {
+    const first = await this.call("GET", path, "OPEN", { ...params, noredirect: true });
     this.check(first.status, first.body, "OPEN", path);
     let location: string | undefined;
     try {
       location = (JSON.parse(first.body) as { Location?: string }).Location;
     } catch {
       // HttpFS answers with the content itself
-      return first.bytes;
+      return first;
     }
-    if (location === undefined) return first.bytes;
+    if (location === undefined) return first;
     const second = await this.send("GET", new URL(location), "OPEN", path);
     this.check(second.status, second.body, "OPEN", path);
-    return second.bytes;
+    return second;
   }
 
   /** Deletes a file or a directory tree; false when there was nothing. */

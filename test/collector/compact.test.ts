@@ -21,6 +21,7 @@ import { createLogger } from "../../lib/log.js";
 const root = path.resolve(import.meta.dirname, "../..");
 const { config } = loadCollectorConfig(path.join(root, "conf/collector.yaml"), {});
 
+const quiet = createLogger("test", "silent");
 const FILES = 12;
 const ROWS_PER_FILE = 3;
 
@@ -70,12 +71,7 @@ async function fixture(t: { teardown: (fn: () => Promise<void>) => void }, answe
         await writeFile(path.join(loadsDir, "000000_0"), parquet(answers.inserts, "new"));
     },
   } as unknown as HiveStore;
-  const compactor = new Compactor(
-    store,
-    hive,
-    new LocalWarehouse(),
-    createLogger("test", "silent"),
-  );
+  const compactor = new Compactor(store, hive, new LocalWarehouse(), quiet);
   const old = Array.from({ length: FILES }, (_, i) => `000000_0_copy_${i}`);
   const left = async () => (await readdir(loadsDir)).filter((n) => !n.startsWith("_")).sort();
   return { compactor, executed, left, old: old.sort() };
@@ -196,12 +192,7 @@ async function crowded(
         },
       }),
   } as unknown as HiveStore;
-  const compactor = new Compactor(
-    store,
-    hive,
-    new LocalWarehouse(),
-    createLogger("test", "silent"),
-  );
+  const compactor = new Compactor(store, hive, new LocalWarehouse(), quiet);
   const names = async () => (await readdir(dayDir)).sort();
   return { compactor, executed, names, before: await names() };
 }
