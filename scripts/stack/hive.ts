@@ -135,6 +135,13 @@ export function hiveSettings(
     "hive.server2.support.dynamic.service.discovery": false,
     "hive.execution.engine": "tez",
     "tez.local.mode": true,
+    // One Tez session for every client session, started with HiveServer2: in local mode each
+    // Tez session is an AM in this JVM, and with several of them tasks picked up other
+    // queries' plans (`Invalid input path`, `Map operator initialization failed`; a query that
+    // answered no rows with no error). Queries then run one at a time, as Tez's own AM runs DAGs.
+    "hive.server2.tez.default.queues": "default",
+    "hive.server2.tez.sessions.per.default.queue": 1,
+    "hive.server2.tez.initialize.default.sessions": true,
     // Else Tez's local AM opens an RPC port on 0.0.0.0.
     "tez.local.mode.without.network": true,
     "tez.ignore.lib.uris": true,
