@@ -578,6 +578,7 @@ export class Compactor {
     const copied = made.length;
     const undo = async (why: string) => {
       for (const file of made) await this.fs.delete(file);
+      await this.fs.delete(`${this.root}/${MARKERS}/${code}.json`);
       return new HostflowError(
         "HF_WAREHOUSE",
         `compaction stopped before its commit: ${why}; its ${made.length} new files are deleted, the old ones still count`,
@@ -758,7 +759,11 @@ export class Compactor {
       if (current === undefined || Buffer.compare(Buffer.from(id), Buffer.from(current)) < 0)
         committed.set(load, id);
       const code = codeOf(id);
-      if (code !== undefined) codeLoads.set(code, [...(codeLoads.get(code) ?? []), load]);
+      if (code !== undefined) {
+        const copied = codeLoads.get(code) ?? [];
+        copied.push(load);
+        codeLoads.set(code, copied);
+      }
     }
     const visible = new Map<string, { id: string; at: number }>();
     const liveCodes = new Set<string>();

@@ -194,7 +194,9 @@ async function crowded(
   } as unknown as HiveStore;
   const compactor = new Compactor(store, hive, new LocalWarehouse(), quiet);
   const names = async () => (await readdir(dayDir)).sort();
-  return { compactor, executed, names, before: await names() };
+  const markers = async () =>
+    readdir(path.join(dir, hive.database, "_hostflow", "compactions")).catch(() => []);
+  return { compactor, executed, names, markers, before: await names() };
 }
 
 test("a copy that wrote fewer rows than the files it copies hold: its file goes, nothing is committed", async (t) => {
@@ -218,6 +220,7 @@ test("a commit whose read of the copied loads' rows comes back short: the copy's
   t.true(isHostflowError(error, "HF_WAREHOUSE"), String(error));
   t.regex(error?.message ?? "", /Hive read 4 rows of .*loads for the loads copied, where 11 count/);
   t.deepEqual(await f.names(), f.before);
+  t.deepEqual(await f.markers(), [], "nor does its marker stay");
   t.false(
     f.executed.some((sql) => /INSERT INTO TABLE \S+\.loads/.test(sql)),
     f.executed.join("\n"),
