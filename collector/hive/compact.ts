@@ -36,10 +36,11 @@ import type { ResolvedHiveSettings } from "../config/load.js";
 import { CLAIMS } from "./claims.js";
 import { ORPHAN_GRACE_MS, registerPartitions } from "./load.js";
 import { FILE_TABLES, type FileTable } from "./parquet.js";
-import { parquetRows } from "./parquet-rows.js";
+import { parquetTextRows } from "./parquet-rows.js";
 import { type HiveStore, sqlString } from "./store.js";
 import { committedLoads, tableLocation, tablesRoot } from "./tables.js";
 import { fsPath, type WarehouseFs } from "./warehouse-fs.js";
+import { type LoadsRead, WarehouseRows } from "./warehouse-rows.js";
 
 /** Points where a test kills a compaction (HOSTFLOW_CRASH_AT). */
 export type CompactPoint = "after-copy" | "after-marker" | "mid-commit";
@@ -137,6 +138,71 @@ interface WFile {
   code?: string;
 }
 
+/** A row of `loads` as text, in the table's column order (null for NULL). */
+type Row = (string | null)[];
+
+export interface LoadsPlan {
+  /** Rows to keep (one per partition's latest, where Hive may keep one more of a tie). */
+  count: number;
+  /** Why these rows are not the ones to keep, or undefined when they are. */
+  check(got: Row[]): string | undefined;
+}
+
+/**
+ * Which of `loads`' distinct rows a rewrite keeps: every one without `before`; with it, those
+ * loaded at or after `before` and, per Kafka partition, one with the highest next_offset (where
+ * the next run starts). Hive's ROW_NUMBER keeps any one of a tie, and a compaction's copy of a
+ * load's row has the same offsets, so the check takes any of them.
+ */
+export function loadsToKeep(cols: string[], rows: Row[], before?: number): LoadsPlan {
+  const at = (name: string) => {
+    const i = cols.indexOf(name);
+    if (i < 0) throw new Error(`loads has no column ${name}`);
+    return i;
+  };
+  const [id, group, topic, partition, next, loaded] = [
+    "load_id",
+    "group_id",
+    "topic",
+    "kafka_partition",
+    "next_offset",
+    "loaded_at",
+  ].map(at) as [number, number, number, number, number, number];
+  const key = (r: Row) => r.map((v) => v ?? "\\N").join("\u0001");
+  const partOf = (r: Row) => `${r[group]}/${r[topic]}/${r[partition]}`;
+  const latest = new Map<string, number>();
+  for (const r of rows) {
+    const n = Number(r[next]);
+    if (!((latest.get(partOf(r)) ?? Number.NEGATIVE_INFINITY) >= n)) latest.set(partOf(r), n);
+  }
+  const isLatest = (r: Row) => Number(r[next]) === latest.get(partOf(r));
+  const young = (r: Row) => before === undefined || Number(r[loaded]) >= before;
+  const known = new Set(rows.map(key));
+  const must = rows.filter(young);
+  const covered = new Set(must.filter(isLatest).map(partOf));
+  return {
+    count: must.length + [...latest.keys()].filter((p) => !covered.has(p)).length,
+    check(got) {
+      const seen = new Set<string>();
+      const latestIn = new Set<string>();
+      for (const r of got) {
+        const k = key(r);
+        if (!known.has(k)) return `load ${r[id]}'s row is not one of loads' rows`;
+        if (seen.has(k)) return `load ${r[id]}'s row is there twice`;
+        if (!young(r) && !isLatest(r))
+          return `load ${r[id]} is older than the limit and not its partition's latest`;
+        seen.add(k);
+        if (isLatest(r)) latestIn.add(partOf(r));
+      }
+      const lost = must.find((r) => !seen.has(key(r)));
+      if (lost !== undefined) return `load ${lost[id]}'s row is missing`;
+      const bare = [...latest.keys()].find((p) => !latestIn.has(p));
+      if (bare !== undefined) return `partition ${bare} has no row at its latest offset`;
+      return undefined;
+    },
+  };
+}
+
 const loadOf = (id: string) => id.split("#")[0] ?? id;
 const codeOf = (id: string): string | undefined => {
   const suffix = id.split("#")[1];
@@ -145,8 +211,8 @@ const codeOf = (id: string): string | undefined => {
 
 export class Compactor {
   private readonly root: string;
-  /** Rows of each file read so far, by path and length (a file is never rewritten in place). */
-  private readonly footerRows = new Map<string, number>();
+  private readonly rows: WarehouseRows;
+  private readonly checkedLoadsRead: LoadsRead;
 
   constructor(
     private readonly store: HiveStore,
@@ -155,6 +221,8 @@ export class Compactor {
     private readonly logger: Logger,
   ) {
     this.root = fsPath(tablesRoot(settings));
+    this.rows = new WarehouseRows(fs, settings, store);
+    this.checkedLoadsRead = this.rows.checkedLoadsRead("compaction stops and changes nothing");
   }
 
   async compact(options: CompactOptions): Promise<CompactResult> {
@@ -332,77 +400,16 @@ export class Compactor {
   }
 
   private loadsLocation(): string {
-    return fsPath(tableLocation(this.settings, this.store.specs.loads));
+    return this.rows.loadsLocation;
   }
 
   private async loadsFiles(): Promise<string[]> {
-    return (await this.loadsEntries()).map((e) => e.name);
-  }
-
-  private async loadsEntries(): Promise<{ name: string; length: number }[]> {
-    const list = (await this.fs.list(this.loadsLocation())) ?? [];
-    return list.filter((e) => !e.directory && !/^[_.]/.test(e.name));
+    return (await this.rows.loadsEntries()).map((e) => e.name);
   }
 
   /** Whether files can be counted (Parquet footers); ORC tables go unchecked. */
   private get checksFiles(): boolean {
-    return this.settings.storage_format === "parquet";
-  }
-
-  /** Rows in these files, from their footers. */
-  private async rowsIn(files: { path: string; length: number }[]): Promise<number> {
-    let rows = 0;
-    for (const { path, length } of files) {
-      const key = `${path}@${length}`;
-      let n = this.footerRows.get(key);
-      if (n === undefined) {
-        n = await parquetRows(this.fs, path, length);
-        this.footerRows.set(key, n);
-      }
-      rows += n;
-    }
-    return rows;
-  }
-
-  /** Rows of each of `loads`' files now. */
-  private async loadsRows(): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    for (const e of await this.loadsEntries()) {
-      out.set(e.name, await this.rowsIn([{ path: `${this.loadsLocation()}/${e.name}`, ...e }]));
-    }
-    return out;
-  }
-
-  /**
-   * Runs a read of all of `loads` and checks how many rows it saw (`seen`) against the files'
-   * footers: at least the rows of the files there before and after it, at most those of the
-   * files after it (loads only add files while a compaction holds the lock).
-   */
-  private async checkedLoadsRead<T>(
-    what: string,
-    read: () => Promise<T>,
-    seen: (result: T) => number,
-  ): Promise<T> {
-    if (!this.checksFiles) return read();
-    const before = await this.loadsRows();
-    const result = await read();
-    const after = await this.loadsRows();
-    let low = 0;
-    let high = 0;
-    for (const [name, rows] of after) {
-      high += rows;
-      if (before.has(name)) low += rows;
-    }
-    const n = seen(result);
-    if (n < low || n > high) {
-      const loads = `${this.store.database}.${this.store.specs.loads.name}`;
-      throw new HostflowError(
-        "HF_WAREHOUSE",
-        `Hive read ${n} rows of ${loads} (${what}), but its ${after.size} files hold ${low === high ? low : `${low} to ${high}`} by their Parquet footers: a wrong read, so compaction stops and changes nothing`,
-        { retriable: true, context: { table: this.store.specs.loads.name, read: n, low, high } },
-      );
-    }
-    return result;
+    return this.rows.checks;
   }
 
   /**
@@ -432,6 +439,10 @@ export class Compactor {
    * before the old ones go (a reader sees rows twice for a while, which every query of `loads`
    * counts once); rows committed meanwhile are in files that stay. The old files are listed in
    * a marker, marked done once the new file is in place, and deleted by finishLoadsRewrite.
+   *
+   * What to keep is worked out here from one read of `loads`' distinct rows (checked against the
+   * files' footers), and the new file is read back and checked against it: Hive's own answer to
+   * "which rows" is not taken on its word.
    */
   async rewriteLoads(
     before: number | undefined,
@@ -441,32 +452,27 @@ export class Compactor {
     const loads = this.store.specs.loads;
     const old = await this.loadsFiles();
     const cols = loads.columns.map((c) => c.name);
+    const { rows, total } = await this.checkedLoadsRead(
+      "before rewriting it",
+      async () => {
+        const { rows } = await this.store.query<Record<string, unknown>>(
+          `SELECT ${cols.join(", ")}, COUNT(*) AS n FROM ${db}.${loads.name} GROUP BY ${cols.join(", ")}`,
+        );
+        const distinct = rows.map((r) => cols.map((c) => (r[c] == null ? null : String(r[c]))));
+        return { rows: distinct, total: rows.reduce((sum, r) => sum + Number(r.n), 0) };
+      },
+      (read) => read.total,
+    );
+    const limit = before === undefined ? undefined : Math.floor(before);
+    const plan = loadsToKeep(cols, rows, limit);
     const keep =
       `SELECT DISTINCT ${cols.join(", ")} FROM (SELECT l.*, ROW_NUMBER() OVER (PARTITION BY l.group_id, l.topic, l.kafka_partition ORDER BY l.next_offset DESC) AS rn FROM ${db}.${loads.name} l) t` +
-      (before === undefined ? "" : ` WHERE t.loaded_at >= ${Math.floor(before)} OR t.rn = 1`);
-    const count = async (sql: string) =>
-      Number(
-        (await this.store.query<{ n: number }>(`SELECT COUNT(*) AS n FROM (${sql}) x`)).rows[0]
-          ?.n ?? 0,
-      );
-    // Grouped, so that Hive scans the files (a bare COUNT(*) may be answered from the table's
-    // statistics, which loads written as files leave stale).
-    const total = await this.checkedLoadsRead(
-      "before rewriting it",
-      async () =>
-        (
-          await this.store.query<{ n: number }>(
-            `SELECT COUNT(*) AS n FROM ${db}.${loads.name} GROUP BY load_id`,
-          )
-        ).rows.reduce((sum, r) => sum + Number(r.n), 0),
-      (n) => n,
-    );
-    const kept = await count(keep);
-    if (dryRun) return { before: total, after: kept };
+      (limit === undefined ? "" : ` WHERE t.loaded_at >= ${limit} OR t.rn = 1`);
+    if (dryRun) return { before: total, after: plan.count };
     // `loads` is what makes every row count: its old files go only when Hive has read rows to
     // keep and written a file of them. (A 6-minute fleet run's compaction read no rows from 12
     // files of `loads`, rewrote nothing, deleted the 12 files, and every load stopped counting.)
-    if (kept === 0 && old.length > 0) {
+    if (plan.count === 0 && old.length > 0) {
       this.logger.warn(
         { files: old.length, rows: total },
         `loads not rewritten: Hive read no rows to keep from its ${old.length} files`,
@@ -476,7 +482,7 @@ export class Compactor {
     await this.fs.delete(this.loadsMarker);
     await this.fs.write(this.loadsMarker, Buffer.from(JSON.stringify({ old, done: false })));
     await this.store.execute(`INSERT INTO TABLE ${db}.${loads.name} ${keep}`);
-    const written = (await this.loadsEntries()).filter((e) => !old.includes(e.name));
+    const written = (await this.rows.loadsEntries()).filter((e) => !old.includes(e.name));
     if (written.length === 0) {
       throw new HostflowError(
         "HF_WAREHOUSE",
@@ -484,17 +490,22 @@ export class Compactor {
         { context: { table: loads.name } },
       );
     }
+    let after = plan.count;
     if (this.checksFiles) {
       const paths = written.map((e) => ({ path: `${this.loadsLocation()}/${e.name}`, ...e }));
-      const rows = await this.rowsIn(paths);
-      if (rows !== kept) {
+      const got: Row[] = [];
+      for (const { path, length } of paths)
+        got.push(...(await parquetTextRows(this.fs, path, length, cols)));
+      const wrong = plan.check(got);
+      if (wrong !== undefined) {
         for (const { path } of paths) await this.fs.delete(path);
         throw new HostflowError(
           "HF_WAREHOUSE",
-          `rewriting ${db}.${loads.name} wrote ${rows} rows where Hive counted ${kept} to keep: its new files are deleted and its ${old.length} files stay`,
-          { context: { table: loads.name, wrote: rows, kept } },
+          `rewriting ${db}.${loads.name} wrote ${got.length} rows that are not the ${plan.count} to keep (${wrong}): its new files are deleted and its ${old.length} files stay`,
+          { context: { table: loads.name, wrote: got.length, kept: plan.count } },
         );
       }
+      after = got.length;
     }
     // Only now may the old files go: a marker cut short, or without `done`, keeps them.
     await this.fs.delete(this.loadsMarker);
@@ -502,7 +513,7 @@ export class Compactor {
       this.loadsMarker,
       Buffer.from(JSON.stringify({ old, done: true, at: Date.now() })),
     );
-    return { before: total, after: kept };
+    return { before: total, after };
   }
 
   /** Copies the chosen loads' rows under new ids, names the new files, and commits. */
@@ -540,7 +551,7 @@ export class Compactor {
     for (const f of files) {
       if (!mine(f)) continue;
       if (this.checksFiles) {
-        const rows = await this.rowsIn([{ path: `${f.folder}/${f.name}`, length: f.length }]);
+        const rows = await this.rows.rowsIn([{ path: `${f.folder}/${f.name}`, length: f.length }]);
         expected.set(f.kind, (expected.get(f.kind) ?? 0) + rows);
       }
       const days = touched.get(f.kind) ?? new Set<string>();
@@ -588,7 +599,7 @@ export class Compactor {
     if (this.checksFiles) {
       for (const [kind, rows] of expected) {
         const mineMade = madeFiles.filter((f) => f.kind === kind);
-        const wrote = await this.rowsIn(
+        const wrote = await this.rows.rowsIn(
           mineMade.map((f) => ({ path: `${f.folder}/${f.name}`, length: f.length })),
         );
         if (wrote !== rows) {

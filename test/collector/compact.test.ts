@@ -17,13 +17,13 @@ import { tableSpecs } from "../../collector/hive/tables.js";
 import { LocalWarehouse } from "../../collector/hive/warehouse-fs.js";
 import { isHostflowError } from "../../lib/errors.js";
 import { createLogger } from "../../lib/log.js";
+import { type LoadRow, loadsParquet, ROWS_PER_RUN, runRows } from "../helpers/loads.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const { config } = loadCollectorConfig(path.join(root, "conf/collector.yaml"), {});
 
 const quiet = createLogger("test", "silent");
 const FILES = 12;
-const ROWS_PER_FILE = 3;
 
 /** A Parquet file of `rows` rows of `loads`' load_id column (the footer is what counts). */
 function parquet(rows: number, prefix: string): Uint8Array {
@@ -34,24 +34,33 @@ function parquet(rows: number, prefix: string): Uint8Array {
 }
 
 interface Answers {
-  /** Rows per load_id that Hive's grouped reads of `loads` give. */
+  /** Rows per load_id that Hive's grouped reads of which loads count give (compaction). */
   grouped: number[];
-  /** Hive's count of the rows to keep. */
-  kept: number;
-  /** Rows of the file the rewrite's INSERT writes; undefined: it writes none. */
-  inserts?: number;
+  /** How many of `loads`' rows Hive's read of its distinct rows gives (default: all). */
+  distinct?: number;
+  /** The rows the rewrite's INSERT writes, from the rows it should keep; undefined: no file. */
+  inserts?: (keep: LoadRow[]) => LoadRow[];
+  /** The rows Hive's INSERT should keep (default: all of them). */
+  keep?: (all: LoadRow[]) => LoadRow[];
+  storage_format?: "parquet" | "orc";
 }
 
 async function fixture(t: { teardown: (fn: () => Promise<void>) => void }, answers: Answers) {
   const dir = await mkdtemp(path.join(os.tmpdir(), "hf-compact-"));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const hive = { ...config.hive, warehouse_dir: `file://${dir}` };
+  const hive = {
+    ...config.hive,
+    warehouse_dir: `file://${dir}`,
+    storage_format: answers.storage_format ?? config.hive.storage_format,
+  };
   const specs = tableSpecs(hive.tables);
   const loadsDir = path.join(dir, hive.database, specs.loads.name);
   await mkdir(loadsDir, { recursive: true });
   await mkdir(path.join(dir, hive.database, "_hostflow"));
+  const all: LoadRow[] = [];
   for (let i = 0; i < FILES; i++) {
-    await writeFile(path.join(loadsDir, `000000_0_copy_${i}`), parquet(ROWS_PER_FILE, `l${i}`));
+    all.push(...runRows(i));
+    await writeFile(path.join(loadsDir, `000000_0_copy_${i}`), loadsParquet(runRows(i)));
   }
   const executed: string[] = [];
   const store = {
@@ -63,12 +72,17 @@ async function fixture(t: { teardown: (fn: () => Promise<void>) => void }, answe
           rows: answers.grouped.map((n, i) => ({ load_id: `l${i}#1`, at: 1, n })),
         };
       }
-      return { rows: [{ n: answers.kept }] };
+      if (/COUNT\(\*\) AS n FROM \S+ GROUP BY load_id, group_id/.test(sql)) {
+        return { rows: all.slice(0, answers.distinct ?? all.length).map((r) => ({ ...r, n: 1 })) };
+      }
+      throw new Error(`the fake Hive has no answer to ${sql}`);
     },
     execute: async (sql: string) => {
       executed.push(sql);
-      if (/^INSERT INTO TABLE .*loads/.test(sql) && answers.inserts !== undefined)
-        await writeFile(path.join(loadsDir, "000000_0"), parquet(answers.inserts, "new"));
+      if (/^INSERT INTO TABLE .*loads/.test(sql) && answers.inserts !== undefined) {
+        const keep = (answers.keep ?? ((rows) => rows))(all);
+        await writeFile(path.join(loadsDir, "000000_0"), loadsParquet(answers.inserts(keep)));
+      }
     },
   } as unknown as HiveStore;
   const compactor = new Compactor(store, hive, new LocalWarehouse(), quiet);
@@ -77,10 +91,10 @@ async function fixture(t: { teardown: (fn: () => Promise<void>) => void }, answe
   return { compactor, executed, left, old: old.sort() };
 }
 
-const allRows = Array.from({ length: FILES }, () => ROWS_PER_FILE);
+const allRows = Array.from({ length: FILES }, () => ROWS_PER_RUN);
 
 test("a read of loads that comes back short stops the rewrite before it writes or deletes anything", async (t) => {
-  const f = await fixture(t, { grouped: [], kept: 0 });
+  const f = await fixture(t, { grouped: [], distinct: 0 });
   const error = await t.throwsAsync(f.compactor.rewriteLoads(undefined, false));
   t.true(isHostflowError(error, "HF_WAREHOUSE"), String(error));
   t.regex(
@@ -93,7 +107,7 @@ test("a read of loads that comes back short stops the rewrite before it writes o
 });
 
 test("compaction stops when its read of which loads count disagrees with the files of loads", async (t) => {
-  const f = await fixture(t, { grouped: allRows.slice(0, 5), kept: 0 });
+  const f = await fixture(t, { grouped: allRows.slice(0, 5) });
   const error = await t.throwsAsync(f.compactor.compact({ maxFiles: 10, graceMs: 0 }));
   t.true(isHostflowError(error, "HF_WAREHOUSE"), String(error));
   t.regex(error?.message ?? "", /Hive read 15 rows .*which loads count.* hold 36/);
@@ -101,16 +115,16 @@ test("compaction stops when its read of which loads count disagrees with the fil
   t.deepEqual(await f.left(), f.old);
 });
 
-test("loads is not rewritten when Hive reads no rows to keep from its files: nothing is written or deleted", async (t) => {
-  const f = await fixture(t, { grouped: allRows, kept: 0 });
-  t.deepEqual(await f.compactor.rewriteLoads(undefined, false), { before: 36, after: 36 });
+test("unchecked (ORC), loads is not rewritten when Hive reads no rows to keep from its files: nothing is written or deleted", async (t) => {
+  const f = await fixture(t, { grouped: allRows, distinct: 0, storage_format: "orc" });
+  t.deepEqual(await f.compactor.rewriteLoads(undefined, false), { before: 0, after: 0 });
   t.deepEqual(f.executed, []);
   t.is(await f.compactor.finishLoadsRewrite(0, Date.now()), false);
   t.deepEqual(await f.left(), f.old);
 });
 
 test("a rewrite whose INSERT leaves no new file fails, and its old files are never deleted", async (t) => {
-  const f = await fixture(t, { grouped: allRows, kept: 36 });
+  const f = await fixture(t, { grouped: allRows });
   const error = await t.throwsAsync(f.compactor.rewriteLoads(undefined, false));
   t.true(isHostflowError(error, "HF_WAREHOUSE"), String(error));
   t.regex(error?.message ?? "", /wrote no new file .* its 12 files stay/);
@@ -119,20 +133,72 @@ test("a rewrite whose INSERT leaves no new file fails, and its old files are nev
   t.deepEqual(await f.left(), f.old);
 });
 
-test("a rewrite whose new file holds fewer rows than Hive counted to keep: the new file goes, the old ones stay", async (t) => {
-  const f = await fixture(t, { grouped: allRows, kept: 36, inserts: 7 });
-  const error = await t.throwsAsync(f.compactor.rewriteLoads(undefined, false));
-  t.true(isHostflowError(error, "HF_WAREHOUSE"), String(error));
-  t.regex(error?.message ?? "", /wrote 7 rows where Hive counted 36 to keep/);
-  t.is(await f.compactor.finishLoadsRewrite(0, Date.now()), false);
-  t.deepEqual(await f.left(), f.old);
-});
+/** Rewrites whose new file is not what was to be kept: the new file goes, the old ones stay. */
+const wrongRewrites: [string, Partial<Answers>, RegExp][] = [
+  [
+    "fewer rows than to keep",
+    { inserts: (keep) => keep.slice(0, 7) },
+    /wrote 7 rows that are not the 36 to keep \(load l2-1#1's row is missing\)/,
+  ],
+  [
+    "a row twice",
+    { inserts: (keep) => [...keep, keep[4] as LoadRow] },
+    /wrote 37 rows .*\(load l1-1#1's row is there twice\)/,
+  ],
+  [
+    "a row that is not in loads",
+    { inserts: (keep) => [...keep.slice(1), { ...(keep[0] as LoadRow), next_offset: 7 }] },
+    /\(load l0-0#1's row is not one of loads' rows\)/,
+  ],
+  [
+    "as many rows as to keep, one of them the wrong one (the count alone passed this)",
+    { inserts: (keep) => [...keep.slice(0, -1), keep[0] as LoadRow] },
+    /wrote 36 rows .*\(load l0-0#1's row is there twice\)/,
+  ],
+];
+for (const [what, answers, message] of wrongRewrites) {
+  test(`a rewrite whose new file holds ${what}: the new file goes, the old ones stay`, async (t) => {
+    const f = await fixture(t, { grouped: allRows, ...answers });
+    const error = await t.throwsAsync(f.compactor.rewriteLoads(undefined, false));
+    t.true(isHostflowError(error, "HF_WAREHOUSE"), String(error));
+    t.regex(error?.message ?? "", message);
+    t.is(await f.compactor.finishLoadsRewrite(0, Date.now()), false);
+    t.deepEqual(await f.left(), f.old);
+  });
+}
 
 test("a rewrite that wrote every row it kept replaces the old files", async (t) => {
-  const f = await fixture(t, { grouped: allRows, kept: 36, inserts: 36 });
+  const f = await fixture(t, { grouped: allRows, inserts: (keep) => [...keep].reverse() });
   t.deepEqual(await f.compactor.rewriteLoads(undefined, false), { before: 36, after: 36 });
   t.is(await f.compactor.finishLoadsRewrite(0, Date.now()), false);
   t.deepEqual(await f.left(), ["000000_0"]);
+});
+
+test("retention's rewrite keeps the loads after its limit and each partition's latest, and checks that", async (t) => {
+  // Loads of runs 0..11 loaded at 1000 i; the limit 20,000 keeps none by age.
+  const latest = (rows: LoadRow[]) => rows.filter((r) => r.next_offset === 1200);
+  const ok = await fixture(t, { grouped: allRows, keep: latest, inserts: (keep) => keep });
+  t.deepEqual(await ok.compactor.rewriteLoads(20_000, true), { before: 36, after: 3 });
+  t.deepEqual(await ok.compactor.rewriteLoads(20_000, false), { before: 36, after: 3 });
+  t.deepEqual(await ok.left(), [...ok.old, "000000_0"].sort(), "the old files wait for the grace");
+  t.is(await ok.compactor.finishLoadsRewrite(0, Date.now()), false);
+  t.deepEqual(await ok.left(), ["000000_0"]);
+
+  // Hive's answer kept the second-latest of partition 2 instead of its latest.
+  const wrong = await fixture(t, {
+    grouped: allRows,
+    keep: (rows) => [
+      ...latest(rows).slice(0, 2),
+      rows.find((r) => r.kafka_partition === 2 && r.next_offset === 1100) as LoadRow,
+    ],
+    inserts: (keep) => keep,
+  });
+  const error = await t.throwsAsync(wrong.compactor.rewriteLoads(20_000, false));
+  t.regex(
+    error?.message ?? "",
+    /\(load l10-2#1 is older than the limit and not its partition's latest\)/,
+  );
+  t.deepEqual(await wrong.left(), wrong.old);
 });
 
 /**

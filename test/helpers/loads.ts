@@ -1,0 +1,69 @@
+/**
+ * Files of `loads` for unit tests of what reads them: real Parquet files with its columns and
+ * types, as Hive writes them.
+ */
+import { parquetWriteBuffer } from "hyparquet-writer";
+
+/** Rows of one run's loads (one per Kafka partition 0..2). */
+export const ROWS_PER_RUN = 3;
+
+/** One row of `loads` as the tables write it. */
+export interface LoadRow {
+  load_id: string;
+  group_id: string;
+  topic: string;
+  kafka_partition: number;
+  from_offset: number;
+  next_offset: number;
+  records: number;
+  bad: number;
+  loaded_at: number;
+  collector: string;
+}
+
+const LOADS_COLUMNS = [
+  ["load_id", "STRING"],
+  ["group_id", "STRING"],
+  ["topic", "STRING"],
+  ["kafka_partition", "INT32"],
+  ["from_offset", "INT64"],
+  ["next_offset", "INT64"],
+  ["records", "INT64"],
+  ["bad", "INT64"],
+  ["loaded_at", "INT64"],
+  ["collector", "STRING"],
+] as const;
+
+/** A Parquet file of `loads` rows, with its columns and types (what the rewrite reads back). */
+export function loadsParquet(rows: LoadRow[]): Uint8Array {
+  return new Uint8Array(
+    parquetWriteBuffer({
+      columnData: LOADS_COLUMNS.map(([name, type]) => ({
+        name,
+        type,
+        data: rows.map((r) =>
+          type === "INT64" ? BigInt(r[name as keyof LoadRow]) : r[name as keyof LoadRow],
+        ),
+      })),
+    }),
+  );
+}
+
+/**
+ * File i holds the loads of run i: one row per Kafka partition 0..2, offsets 100 i → 100 (i + 1),
+ * loaded at 1000 i.
+ */
+export function runRows(i: number): LoadRow[] {
+  return Array.from({ length: ROWS_PER_RUN }, (_, p) => ({
+    load_id: `l${i}-${p}#1`,
+    group_id: "g",
+    topic: "t",
+    kafka_partition: p,
+    from_offset: 100 * i,
+    next_offset: 100 * (i + 1),
+    records: 100,
+    bad: 0,
+    loaded_at: 1000 * i,
+    collector: "c",
+  }));
+}
