@@ -20,6 +20,8 @@ import { type GapEvent, GapTracker, type StreamState } from "./gaps.js";
 import type { GapRow, OffsetRange, QuarantineRow, RawRow } from "./hive/encode.js";
 import { type Loader, type LoadPoint, openLoader, type PendingLoad } from "./hive/load.js";
 import { HiveStore } from "./hive/store.js";
+import { warehouseFs } from "./hive/warehouse-fs.js";
+import { type LoadsRead, WarehouseRows } from "./hive/warehouse-rows.js";
 import { maintainAfterRun } from "./maintain.js";
 import { checkRecord, type RecordCheckOptions } from "./records.js";
 
@@ -115,7 +117,8 @@ export async function runCollector(
   const store = await HiveStore.open(config.hive, options.logger);
   try {
     await store.checkTables();
-    const loader = await openLoader(store, config.hive, options.logger);
+    const fs = warehouseFs(config.hive);
+    const loader = await openLoader(store, config.hive, options.logger, fs);
     try {
       await loader.recover();
       const kafka = createKafka(
@@ -129,7 +132,13 @@ export async function runCollector(
           ),
         ),
       );
-      const summary = await new CollectorRun(config, options, store, loader, kafka).run();
+      const checked =
+        fs === undefined
+          ? undefined
+          : new WarehouseRows(fs, config.hive, store).checkedLoadsRead(
+              "the run stops; the next one reads it again",
+            );
+      const summary = await new CollectorRun(config, options, store, loader, kafka, checked).run();
       if (summary.loads > 0) await maintainAfterRun(config, store, options.logger);
       return summary;
     } finally {
@@ -196,6 +205,8 @@ export class CollectorRun {
     private readonly store: HiveStore,
     private readonly loader: Loader,
     private readonly kafka: Kafka,
+    /** Checks reads of `loads` against its files' footers (when the collector can read them). */
+    private readonly checkedLoads?: LoadsRead,
   ) {
     this.logger = options.logger;
     this.aggregator = new WindowAggregator(config.aggregation.windows);
@@ -244,7 +255,7 @@ export class CollectorRun {
 
   /** What the run starts from in Hive: the loaded offsets, then the streams' states. */
   private async readHive(): Promise<{ loaded: Map<string, number>; states: StreamState[] }> {
-    const loaded = await this.store.loadedOffsets(this.config.kafka.group_id);
+    const loaded = await this.store.loadedOffsets(this.config.kafka.group_id, this.checkedLoads);
     const states = this.config.gaps.enabled
       ? await this.store.streamStates(this.config.gaps.state_days, this.started)
       : [];
@@ -493,7 +504,7 @@ export class CollectorRun {
         );
       }
       this.discardPending();
-      const loaded = await this.store.loadedOffsets(this.config.kafka.group_id);
+      const loaded = await this.store.loadedOffsets(this.config.kafka.group_id, this.checkedLoads);
       for (const p of this.partitions.values()) {
         const recorded = loaded.get(key(p.topic, p.partition));
         if (recorded !== undefined && recorded > p.loaded) p.loaded = recorded;
