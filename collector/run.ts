@@ -195,6 +195,8 @@ export class CollectorRun {
   private finished = false;
   private failed = false;
   private joins = 0;
+  /** Set once the run stops consuming. */
+  private ended = false;
   private settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
   private consumer: Consumer | undefined;
   private badReasons = new Map<string, number>();
@@ -470,6 +472,7 @@ export class CollectorRun {
       }
       await done;
     } finally {
+      this.ended = true;
       for (const timer of timers) clearTimeout(timer);
       await consumer.disconnect().catch(() => undefined);
     }
@@ -483,6 +486,9 @@ export class CollectorRun {
   }
 
   private async onAssignment(assignment: Record<string, number[]>): Promise<void> {
+    // A join that completes while the run ends (kafkajs rejoins after a missed rebalance) has
+    // nothing left to do: reading Hive then would race the store's close.
+    if (this.ended) return;
     this.joins += 1;
     const now = new Set<string>();
     for (const [topic, partitions] of Object.entries(assignment)) {

@@ -288,11 +288,22 @@ export class HiveStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.client?.close();
     this.client = undefined;
   }
 
+  /** Set by close(): no statement runs after it, and nothing reconnects. */
+  private closed = false;
+
   private session(): HiveClient {
+    if (this.closed) {
+      // Not retriable: a retry would reconnect, and the open session would keep the process up.
+      throw new HostflowError(
+        "HF_HIVE_CLOSED",
+        "the collector's Hive session was used after close()",
+      );
+    }
     if (this.client === undefined) {
       // The reconnect's own error says what and where (host:port, refused, auth, timeout).
       if (this.reconnectError instanceof HostflowError) throw this.reconnectError;
@@ -356,6 +367,7 @@ export class HiveStore {
   }
 
   private async reconnect(): Promise<void> {
+    if (this.closed) return;
     await this.client?.close().catch(() => undefined);
     this.client = undefined;
     await this.connect();

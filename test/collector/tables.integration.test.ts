@@ -170,3 +170,28 @@ test("withSession: its settings stay in its own session, and a setting the serve
   );
   t.true(isHostflowError(error, "HF_HIVE_QUERY"), String(error));
 });
+
+test("a store used after close() fails at once with HF_HIVE_CLOSED and opens no new session", async (t) => {
+  // A group join that completed as a run ended read Hive after the store's close: the retry
+  // reconnected, and the new session kept the collector's process alive.
+  const { config } = loadCollectorConfigText(
+    `kafka:
+  brokers: [${endpoints.kafkaBrokers.map((b) => JSON.stringify(b)).join(", ")}]
+hive:
+  host: ${endpoints.hive.host}
+  port: ${endpoints.hive.port}
+  user: ${endpoints.hive.user}
+  password: ${JSON.stringify(endpoints.hive.password)}
+  retries: 5
+`,
+    "test.yaml",
+    {},
+  );
+  const store = await HiveStore.open(config.hive, quiet);
+  await store.close();
+  const error = await t.throwsAsync(store.query("SELECT 1"));
+  t.true(isHostflowError(error, "HF_HIVE_CLOSED"), String(error));
+  t.false((error as { retriable?: boolean }).retriable === true);
+  // Had it reconnected, this would answer instead of failing.
+  t.true(isHostflowError(await store.execute("SELECT 1").catch((e) => e), "HF_HIVE_CLOSED"));
+});
