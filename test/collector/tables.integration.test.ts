@@ -7,11 +7,8 @@ import { isHostflowError } from "../../lib/errors.js";
 import { endpoints, quiet, webHdfs } from "../helpers/collector.js";
 import { uniqueName } from "../helpers/names.js";
 
-/** A store on a database of the test's own (not yet made), dropped with its files at the end. */
-async function freshStore(
-  t: ExecutionContext,
-): Promise<{ store: HiveStore; hive: ResolvedHiveSettings }> {
-  const database = uniqueName("hf_tables").replace(/[^A-Za-z0-9_]/g, "_");
+/** The local stack's collector config, with more `hive:` options (indented as they are). */
+function configWith(hive: string) {
   const yaml = `kafka:
   brokers: [${endpoints.kafkaBrokers.map((b) => JSON.stringify(b)).join(", ")}]
 hive:
@@ -19,10 +16,17 @@ hive:
   port: ${endpoints.hive.port}
   user: ${endpoints.hive.user}
   password: ${JSON.stringify(endpoints.hive.password)}
-  database: ${database}
-  connect_timeout: 2m
+  ${hive}
 `;
-  const { config } = loadCollectorConfigText(yaml, "test.yaml", {});
+  return loadCollectorConfigText(yaml, "test.yaml", {}).config;
+}
+
+/** A store on a database of the test's own (not yet made), dropped with its files at the end. */
+async function freshStore(
+  t: ExecutionContext,
+): Promise<{ store: HiveStore; hive: ResolvedHiveSettings }> {
+  const database = uniqueName("hf_tables").replace(/[^A-Za-z0-9_]/g, "_");
+  const config = configWith(`database: ${database}\n  connect_timeout: 2m`);
   const store = await HiveStore.open(config.hive, quiet);
   t.teardown(async () => {
     await store.dropDatabase(webHdfs).catch(() => undefined);
@@ -174,20 +178,7 @@ test("withSession: its settings stay in its own session, and a setting the serve
 test("a store used after close() fails at once with HF_HIVE_CLOSED and opens no new session", async (t) => {
   // A group join that completed as a run ended read Hive after the store's close: the retry
   // reconnected, and the new session kept the collector's process alive.
-  const { config } = loadCollectorConfigText(
-    `kafka:
-  brokers: [${endpoints.kafkaBrokers.map((b) => JSON.stringify(b)).join(", ")}]
-hive:
-  host: ${endpoints.hive.host}
-  port: ${endpoints.hive.port}
-  user: ${endpoints.hive.user}
-  password: ${JSON.stringify(endpoints.hive.password)}
-  retries: 5
-`,
-    "test.yaml",
-    {},
-  );
-  const store = await HiveStore.open(config.hive, quiet);
+  const store = await HiveStore.open(configWith("retries: 5").hive, quiet);
   await store.close();
   const error = await t.throwsAsync(store.query("SELECT 1"));
   t.true(isHostflowError(error, "HF_HIVE_CLOSED"), String(error));
