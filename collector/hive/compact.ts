@@ -493,12 +493,21 @@ export class Compactor {
     let after = plan.count;
     if (this.checksFiles) {
       const paths = written.map((e) => ({ path: `${this.loadsLocation()}/${e.name}`, ...e }));
+      const dropNew = async () => {
+        for (const { path } of paths) await this.fs.delete(path);
+      };
       const got: Row[] = [];
-      for (const { path, length } of paths)
-        got.push(...(await parquetTextRows(this.fs, path, length, cols)));
+      try {
+        for (const { path, length } of paths)
+          got.push(...(await parquetTextRows(this.fs, path, length, cols)));
+      } catch (error) {
+        // A new file that cannot be read back is not one to rely on either.
+        await dropNew();
+        throw error;
+      }
       const wrong = plan.check(got);
       if (wrong !== undefined) {
-        for (const { path } of paths) await this.fs.delete(path);
+        await dropNew();
         throw new HostflowError(
           "HF_WAREHOUSE",
           `rewriting ${db}.${loads.name} wrote ${got.length} rows that are not the ${plan.count} to keep (${wrong}): its new files are deleted and its ${old.length} files stay`,

@@ -43,6 +43,8 @@ export class HiveStore {
   readonly specs: TableSpecs;
   private client: HiveClient | undefined;
   private reconnectError: unknown;
+  /** Set by close(): no statement runs after it, and nothing reconnects. */
+  private closed = false;
 
   private constructor(
     private readonly settings: ResolvedHiveSettings,
@@ -292,9 +294,6 @@ export class HiveStore {
     await this.client?.close();
     this.client = undefined;
   }
-
-  /** Set by close(): no statement runs after it, and nothing reconnects. */
-  private closed = false;
 
   private session(): HiveClient {
     if (this.closed) {

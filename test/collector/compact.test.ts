@@ -40,6 +40,8 @@ interface Answers {
   distinct?: number;
   /** The rows the rewrite's INSERT writes, from the rows it should keep; undefined: no file. */
   inserts?: (keep: LoadRow[]) => LoadRow[];
+  /** Bytes the INSERT writes in place of a Parquet file of `inserts`. */
+  insertBytes?: Uint8Array;
   /** The rows Hive's INSERT should keep (default: all of them). */
   keep?: (all: LoadRow[]) => LoadRow[];
   storage_format?: "parquet" | "orc";
@@ -81,7 +83,10 @@ async function fixture(t: { teardown: (fn: () => Promise<void>) => void }, answe
       executed.push(sql);
       if (/^INSERT INTO TABLE .*loads/.test(sql) && answers.inserts !== undefined) {
         const keep = (answers.keep ?? ((rows) => rows))(all);
-        await writeFile(path.join(loadsDir, "000000_0"), loadsParquet(answers.inserts(keep)));
+        await writeFile(
+          path.join(loadsDir, "000000_0"),
+          answers.insertBytes ?? loadsParquet(answers.inserts(keep)),
+        );
       }
     },
   } as unknown as HiveStore;
@@ -166,6 +171,22 @@ for (const [what, answers, message] of wrongRewrites) {
     t.deepEqual(await f.left(), f.old);
   });
 }
+
+test("a rewrite whose new file cannot be read back: the new file goes, the old ones stay", async (t) => {
+  const f = await fixture(t, {
+    grouped: allRows,
+    inserts: (keep) => keep,
+    insertBytes: new TextEncoder().encode("not parquet at all"),
+  });
+  const error = await t.throwsAsync(f.compactor.rewriteLoads(undefined, false));
+  t.true(isHostflowError(error, "HF_WAREHOUSE"), String(error));
+  t.regex(
+    error?.message ?? "",
+    /000000_0 \(18 bytes\) is not a Parquet file whose rows can be read/,
+  );
+  t.is(await f.compactor.finishLoadsRewrite(0, Date.now()), false);
+  t.deepEqual(await f.left(), f.old);
+});
 
 test("a rewrite that wrote every row it kept replaces the old files", async (t) => {
   const f = await fixture(t, { grouped: allRows, inserts: (keep) => [...keep].reverse() });
