@@ -497,7 +497,35 @@ export class CollectorRun {
     const lost = [...this.partitions.values()].filter(
       (p) => p.assigned && !now.has(key(p.topic, p.partition)),
     );
-    if (this.joins > 1) {
+    const gained = [...this.partitions.values()].filter(
+      (p) => !p.assigned && now.has(key(p.topic, p.partition)),
+    );
+    if (this.joins > 1 && lost.length === 0 && this.loader.claimsOffsets) {
+      // Every partition this run read is still its own: what it read stays, loads in flight
+      // commit as planned. A member that owned one of them meanwhile (this run's session had
+      // expired unseen) started from Hive's chain of loads, as the pending load does: the
+      // offset claims let one of the two commit (claims.ts). The partitions gained start
+      // where Hive has them loaded.
+      if (gained.length > 0) {
+        const loaded = await this.store.loadedOffsets(
+          this.config.kafka.group_id,
+          this.checkedLoads,
+        );
+        for (const p of gained) {
+          const recorded = loaded.get(key(p.topic, p.partition));
+          if (recorded !== undefined && recorded > p.loaded) p.loaded = recorded;
+          p.next = Math.max(p.next, p.loaded);
+          p.sealed = p.next;
+        }
+      }
+      this.logger.info(
+        {
+          kept: [...now].length - gained.length,
+          gained: gained.map((p) => key(p.topic, p.partition)),
+        },
+        `the group rebalanced: this run kept its partitions and what it read of them, and gained ${gained.length}`,
+      );
+    } else if (this.joins > 1) {
       // Another member may have loaded since this run started, and rows not yet loaded may come
       // from partitions it now owns: drop them (a load in flight too: another member may have
       // read Hive's offsets already), and start again from Hive's record.

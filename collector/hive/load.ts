@@ -75,6 +75,11 @@ export interface PendingLoad {
 
 export interface Loader {
   readonly via: "files" | "statement";
+  /**
+   * Whether each commit claims the offsets it starts from (claims.ts): then two loads of the
+   * same offsets never both commit, whoever owns the partition when they commit.
+   */
+  readonly claimsOffsets: boolean;
   /** At the start of a run: what killed or failed runs left. */
   recover(): Promise<void>;
   /**
@@ -162,6 +167,7 @@ async function probe(fs: WarehouseFs, root: string): Promise<void> {
 
 class StatementLoader implements Loader {
   readonly via = "statement";
+  readonly claimsOffsets = false;
   readonly maxStatementBytes: number;
   constructor(
     private readonly store: HiveStore,
@@ -207,6 +213,7 @@ interface Written {
 
 class FileLoader implements Loader {
   readonly via = "files";
+  readonly claimsOffsets = true;
   readonly maxStatementBytes = undefined;
   private readonly parquet = new ParquetThread();
   private readonly claims: OffsetClaims;
