@@ -11,8 +11,9 @@
  * only can hold a slot. The file names the attempt, every position it claims, and its commit
  * statement. An attempt is
  * - **complete** once it holds every one of its positions: it, and only it, owns them for good;
- *   its commit (the INSERT into `loads`) may then run, by its own run or, after a crash, by any
- *   run that meets its claims (the statement is in the file; running it twice adds the same rows
+ *   its commit (its rows into `loads`) may then run, by its own run or, after a crash, by any
+ *   run that meets its claims (the rows and the statement are in the file: a file of `loads`
+ *   named after the attempt is never written twice; a statement run twice adds the same rows
  *   twice, which the views count once);
  * - **dead** when a slot it needs holds a tombstone naming it, written by a run that found it
  *   pending in its way. It never completes; its slots are free again at the next version;
@@ -24,6 +25,7 @@
  * or pending → dead), which is what makes the decision the same for every reader.
  */
 import { HostflowError } from "../../lib/errors.js";
+import type { Cell } from "./encode.js";
 import type { WarehouseFs } from "./warehouse-fs.js";
 
 export const CLAIMS = "_hostflow/claims";
@@ -43,6 +45,11 @@ export interface Claim {
   positions: Position[];
   /** The attempt's commit statement (the INSERT into `loads`): run it to finish the attempt. */
   commit: string;
+  /**
+   * The same rows as cells in `loads`' column order: a loader that commits by writing a file of
+   * `loads` (on Apache Hive) writes them. Absent in claims of older versions.
+   */
+  rows?: Cell[][];
 }
 
 /** A tombstone: the attempt `victim` may never hold this slot (it is dead). */

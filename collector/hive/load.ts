@@ -5,8 +5,9 @@
  * (`<load>#<attempt>`) writes its rows as Parquet files straight into the tables' partition
  * folders, under a hidden name first (`_tmp.…`: Hive and Spark skip names starting with `_` or
  * `.`) renamed when whole, so that no reader meets a partial file. Missing partitions are then
- * registered (ALTER TABLE … ADD IF NOT EXISTS PARTITION), and one small INSERT into `loads`
- * commits. The files of an attempt that never commits are in the folders but count nowhere:
+ * registered (ALTER TABLE … ADD IF NOT EXISTS PARTITION), and the attempt commits by adding its
+ * rows to `loads`: a file of them renamed into `loads`' folder on Apache Hive, one small INSERT
+ * on Spark's Thrift Server (runCommit). The files of an attempt that never commits are in the folders but count nowhere:
  * the views join every row on a committed load_id (tables.ts, committedLoads).
  *
  * Before its first file, an attempt writes a marker (`<root>/_hostflow/inflight/<attempt>.json`)
@@ -22,12 +23,13 @@
  * (a connection can drop after the server finished): two attempts that both commit are counted
  * once (committedLoads keeps the first).
  */
+import { randomUUID } from "node:crypto";
 import { HostflowError, isHostflowError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { ResolvedHiveSettings } from "../config/load.js";
 import { type Claim, LoadLostError, OffsetClaims, type Position } from "./claims.js";
 import { attemptId, commitStatement, emptyCounts, encodeLoad, type LoadUnit } from "./encode.js";
-import type { FileTable, PartPlace } from "./parquet.js";
+import { type FileTable, loadsFile, loadsRows, type PartPlace } from "./parquet.js";
 import { ParquetThread } from "./parquet-thread.js";
 import type { HiveStore } from "./store.js";
 import { type TableKind, tableLocation, tablesRoot } from "./tables.js";
@@ -217,6 +219,9 @@ class FileLoader implements Loader {
   readonly maxStatementBytes = undefined;
   private readonly parquet = new ParquetThread();
   private readonly claims: OffsetClaims;
+  /** Whether commits are files of `loads` (Apache Hive) or statements: asked at the first. */
+  private byFile: Promise<boolean> | undefined;
+  private loadsDirMade = false;
 
   constructor(
     private readonly store: HiveStore,
@@ -247,7 +252,7 @@ class FileLoader implements Loader {
       }
       const { files, claim } = await this.readMarker(path);
       if (claim !== undefined) {
-        // Complete: it owns its offsets for good, only its INSERT is missing (the run died
+        // Complete: it owns its offsets for good, only its commit is missing (the run died
         // between the two): finish it. Dead: it never commits. An old pending one is made dead.
         const state = await this.claims.state(
           claim,
@@ -388,7 +393,7 @@ class FileLoader implements Loader {
     const claim = this.claimOf(unit, id);
     if (claim === undefined) return;
     if (!(await this.claim(claim, at))) return;
-    const committing = this.store.execute(claim.commit);
+    const committing = this.runCommit(claim);
     at?.("mid-commit");
     await committing;
     await this.fs.delete(written.marker).catch((error: unknown) => {
@@ -407,7 +412,42 @@ class FileLoader implements Loader {
     const positions: Position[] = unit.offsets
       .filter((o) => o.partition >= 0)
       .map((o) => ({ topic: o.topic, partition: o.partition, offset: o.from }));
-    return { attempt: id, group: unit.groupId, positions, commit };
+    return { attempt: id, group: unit.groupId, positions, commit, rows: loadsRows(unit) };
+  }
+
+  /**
+   * Commits a complete attempt. On Apache Hive: a file of `loads` holding its rows, written under
+   * a hidden name and renamed to `<attempt>.parquet` by a rename that never replaces a file; the
+   * views count the attempt from that rename on, as Hive lists an external table's folder at
+   * every query. No statement: an INSERT is a Tez job, which waited behind other queries for
+   * 20–40 s at a time in the fleet bench. On Spark's Thrift Server, which keeps its own list of a
+   * table's files, the INSERT, which it sees.
+   */
+  private async runCommit(claim: Claim): Promise<void> {
+    if (claim.rows === undefined || !(await this.commitsByFile())) {
+      await this.store.execute(claim.commit);
+      return;
+    }
+    const dir = fsPath(tableLocation(this.settings, this.store.specs.loads));
+    const name = `${claim.attempt}.parquet`;
+    // Its own hidden name: a run that finishes this attempt after a crash may write beside it.
+    const tmp = `${dir}/${TMP_PREFIX}${process.pid}.${randomUUID()}.${name}`;
+    if (!this.loadsDirMade) {
+      await this.fs.mkdirs(dir);
+      this.loadsDirMade = true;
+    }
+    await this.fs.write(tmp, loadsFile(claim.rows, this.store.specs, claim.attempt));
+    // False: the name exists, the same attempt's commit by this run before a retry (its answer
+    // lost) or by a run that finished it after a crash. Both files hold the same rows.
+    if (!(await this.fs.claim(tmp, `${dir}/${name}`))) await this.fs.delete(tmp);
+  }
+
+  private commitsByFile(): Promise<boolean> {
+    this.byFile ??= this.store.serverName().then((name) => name === "Apache Hive");
+    this.byFile.catch(() => {
+      this.byFile = undefined;
+    });
+    return this.byFile;
   }
 
   private register(parts: PartPlace[]): Promise<void> {
@@ -453,7 +493,7 @@ class FileLoader implements Loader {
   /** Runs a complete attempt's commit unless it is in `loads` already. */
   private async finishClaimed(claim: Claim): Promise<void> {
     const done = await this.store.committedAttempts([claim.attempt]);
-    if (!done.has(claim.attempt)) await this.store.execute(claim.commit);
+    if (!done.has(claim.attempt)) await this.runCommit(claim);
   }
 }
 

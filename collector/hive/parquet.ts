@@ -197,7 +197,6 @@ export function planParts(load: LoadUnit, specs: TableSpecs, attempt: string): P
   for (const kind of FILE_TABLES) {
     const spec = specs[kind];
     const width = spec.columns.length;
-    const loadIdAt = spec.columns.findIndex((c) => c.name === "load_id");
     if (kind === "metrics") {
       // Most of a load: the columns are read from the rows directly, without cells arrays.
       for (const [day, rows] of metricsByDay(load.metrics)) {
@@ -219,18 +218,57 @@ export function planParts(load: LoadUnit, specs: TableSpecs, attempt: string): P
       group.rows.push(cells);
     }
     for (const group of groups.values()) {
-      const size = group.rows.length;
-      const columns = spec.columns.map((col) => new ColumnValues(col.type, size, strings));
-      for (let r = 0; r < size; r++) {
-        const cells = group.rows[r] as Cell[];
-        for (let c = 0; c < width; c++) {
-          (columns[c] as ColumnValues).set(r, c === loadIdAt ? attempt : cells[c]);
-        }
-      }
-      add(kind, spec, group.partition, columns);
+      add(kind, spec, group.partition, cellColumns(spec, group.rows, attempt, strings));
     }
   }
   return { places, jobs: { strings: strings.list, files } };
+}
+
+/** Rows of cells (a table's columns first) as columns, every load_id `attempt`. */
+function cellColumns(
+  spec: TableSpec,
+  rows: Cell[][],
+  attempt: string,
+  strings: Strings,
+): ColumnValues[] {
+  const loadIdAt = spec.columns.findIndex((c) => c.name === "load_id");
+  const columns = spec.columns.map((col) => new ColumnValues(col.type, rows.length, strings));
+  for (let r = 0; r < rows.length; r++) {
+    const cells = rows[r] as Cell[];
+    for (let c = 0; c < spec.columns.length; c++) {
+      (columns[c] as ColumnValues).set(r, c === loadIdAt ? attempt : cells[c]);
+    }
+  }
+  return columns;
+}
+
+/** The rows of `loads` that commit a load: one per Kafka partition range. */
+export function loadsRows(load: LoadUnit): Cell[][] {
+  return load.offsets.map((range) => tableCells("loads", range, load));
+}
+
+/**
+ * The commit of an attempt as a file of `loads` (unpartitioned): `rows` (loadsRows), load_id
+ * `attempt`. The same rows as the commit statement's.
+ */
+export function loadsFile(rows: Cell[][], specs: TableSpecs, attempt: string): Uint8Array {
+  const spec = specs.loads;
+  const strings = new Strings();
+  const columns = cellColumns(spec, rows, attempt, strings);
+  const [file] = writeParquet({
+    strings: strings.list,
+    files: [
+      {
+        columns: spec.columns.map((col, i) => ({
+          name: col.name,
+          type: col.type,
+          plainEncoding: col.type === "DOUBLE",
+          data: (columns[i] as ColumnValues).data,
+        })),
+      },
+    ],
+  });
+  return file as Uint8Array;
 }
 
 function columnLength(column: ColumnValues): number {

@@ -289,6 +289,18 @@ export class HiveStore {
     }
   }
 
+  /** The server's product name (`Apache Hive`, `Spark SQL`), asked once. */
+  serverName(): Promise<string> {
+    this.#serverName ??= this.retrying("asking the server's name", () =>
+      this.session().serverName(),
+    );
+    this.#serverName.catch(() => {
+      this.#serverName = undefined;
+    });
+    return this.#serverName;
+  }
+  #serverName: Promise<string> | undefined;
+
   async close(): Promise<void> {
     this.closed = true;
     await this.client?.close();

@@ -134,6 +134,21 @@ export class HiveClient {
     await this.run(sql, options, false);
   }
 
+  /**
+   * The server's product name (GetInfo CLI_DBMS_NAME, what JDBC's getDatabaseProductName gives):
+   * `Apache Hive` for HiveServer2, `Spark SQL` for Spark's Thrift Server.
+   */
+  async serverName(): Promise<string> {
+    const info = await withTimeout(
+      Promise.race([this.session.getInfo(T.TGetInfoType.CLI_DBMS_NAME), this.lost]),
+      this.statementTimeoutMs,
+      `GetInfo on ${this.endpoint}`,
+    ).catch((error: unknown) => {
+      throw statementError(error, "GetInfo(CLI_DBMS_NAME)", this.endpoint);
+    });
+    return String(info.getValue() ?? "");
+  }
+
   /** Runs a query and returns its rows, typed by column (see `convertColumn`). */
   async query<Row extends HiveRow = HiveRow>(
     sql: string,
@@ -252,6 +267,7 @@ export class HiveClient {
 /** The subset of hive-driver's session and operation that this client uses. */
 interface HiveSession {
   executeStatement(sql: string, options: { runAsync: boolean }): Promise<HiveOperation>;
+  getInfo(infoType: number): Promise<{ getValue(): string | number | Buffer | null }>;
   close(): Promise<unknown>;
 }
 interface HiveOperation {

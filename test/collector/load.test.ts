@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import test from "ava";
@@ -6,6 +6,7 @@ import { pino } from "pino";
 import { loadCollectorConfigText } from "../../collector/config/load.js";
 import type { LoadUnit } from "../../collector/hive/encode.js";
 import { openLoader } from "../../collector/hive/load.js";
+import { parquetTextRows } from "../../collector/hive/parquet-rows.js";
 import type { HiveStore } from "../../collector/hive/store.js";
 import { tableSpecs } from "../../collector/hive/tables.js";
 import { LocalWarehouse, type WarehouseFs } from "../../collector/hive/warehouse-fs.js";
@@ -132,10 +133,11 @@ test("a file:// warehouse this process can write: files, and the test write leav
 });
 
 /** A store that records the statements a loader runs (no HiveServer2): enough for FileLoader. */
-function recordingStore(database: string) {
+function recordingStore(database: string, server = "Spark SQL") {
   const statements: string[] = [];
   const fake = {
     database,
+    serverName: async () => server,
     specs: tableSpecs(settings("").tables),
     statements,
     execute: async (sql: string) => {
@@ -209,9 +211,9 @@ function heldWarehouse() {
 }
 
 /** A files loader on a fresh file:// warehouse whose load writes wait, and a recording store. */
-async function heldLoader(t: import("ava").ExecutionContext) {
-  const dir = mkdtempSync(path.join(tmpdir(), "hf-warehouse-"));
-  const fake = recordingStore("db");
+async function heldLoader(t: import("ava").ExecutionContext, server?: string, at?: string) {
+  const dir = at ?? mkdtempSync(path.join(tmpdir(), "hf-warehouse-"));
+  const fake = recordingStore("db", server);
   const held = heldWarehouse();
   const hive = settings(`warehouse_dir: "file://${dir}"`);
   const loader = await openLoader(fake as unknown as HiveStore, hive, logged().logger, held.fs);
@@ -243,6 +245,46 @@ test("files: begin returns while the files are written; the commit waits for the
   const files = readdirSync(path.join(dir, "db", "metrics_batches", "day=2026-12-06"));
   t.deepEqual(files, ["g-1#1.parquet"]);
   t.deepEqual(readdirSync(path.join(dir, "db", "_hostflow", "inflight")), [], "the marker is gone");
+});
+
+test("files on Apache Hive: the commit is a file of loads renamed into place, no statement; the same attempt again adds nothing", async (t) => {
+  const { dir, fake, held, loader } = await heldLoader(t, "Apache Hive");
+  held.release();
+  await loader.begin(unitOf("g-1")).commit();
+  t.true(fake.statements.length > 0);
+  t.true(
+    fake.statements.every((s) => s.startsWith("ALTER TABLE ")),
+    fake.statements.join("\n"),
+  );
+  const loadsDir = path.join(dir, "db", "loads");
+  t.deepEqual(readdirSync(loadsDir), ["g-1#1.parquet"]);
+  const file = path.join(loadsDir, "g-1#1.parquet");
+  const cols = fake.specs.loads.columns.map((c) => c.name);
+  const rows = await parquetTextRows(new LocalWarehouse(), file, statSync(file).size, cols);
+  t.deepEqual(rows, [
+    [
+      "g-1#1",
+      "g",
+      "m",
+      "0",
+      "0",
+      "6",
+      "6",
+      "0",
+      String(Date.parse("2026-12-06T10:00:00Z")),
+      "test",
+    ],
+  ]);
+  // The same attempt committed again (a retry whose first answer was lost, or a run finishing
+  // it after a crash): its claims are its own, the file is there, nothing is added.
+  const again = await heldLoader(t, "Apache Hive", dir);
+  again.held.release();
+  await again.loader.begin(unitOf("g-1")).commit();
+  t.deepEqual(readdirSync(loadsDir), ["g-1#1.parquet"]);
+  t.deepEqual(
+    again.fake.statements.filter((s) => !s.startsWith("ALTER TABLE ")),
+    [],
+  );
 });
 
 test("files: an abandoned load (a rebalance) never commits; its marker stays for a later run", async (t) => {

@@ -265,7 +265,7 @@ test.serial(
 
 for (const via of ["files", "statement"] as const) {
   test.serial(
-    `HiveServer2's connection cut while the load statement runs (via ${via}): the run reconnects and every record counts once`,
+    `HiveServer2's connection cut while a load's statement runs (via ${via}): the run reconnects and every record counts once`,
     async (t) => {
       const f = await collectorFixture(t, { hive: { load_via: via } });
       const records = dataset(3, 4);
@@ -273,8 +273,11 @@ for (const via of ["files", "statement"] as const) {
       const proxy = await tcpProxy(endpoints.hive);
       t.teardown(() => proxy.close());
       let cuts = 0;
-      // The files path commits with a small INSERT that Spark runs in well under 300 ms.
-      proxy.watch("INSERT INTO TABLE", () =>
+      // The files path commits with a small INSERT on Spark, which runs it in well under 300 ms;
+      // on Apache Hive with a file of `loads`: its one statement is the ALTER TABLE that
+      // registers the partitions.
+      const byFile = via === "files" && (await f.store.serverName()) === "Apache Hive";
+      proxy.watch(byFile ? "ALTER TABLE" : "INSERT INTO TABLE", () =>
         setTimeout(
           () => {
             cuts++;
