@@ -272,8 +272,9 @@ export const DashboardSettings = Strict(
     }),
     refresh: Duration({ default: "30s", description: "how often an open page asks for new data" }),
     cache_ttl: Duration({
-      default: "20s",
-      description: "how long an answer from Hive is reused for every page that asks",
+      default: "1m",
+      description:
+        "how long an answer from Hive is reused for every page that asks (Hive's data changes once per load: every minute at most with collectors every minute; the last minutes come from Kafka while live is on)",
     }),
     live: Type.Boolean({
       default: true,
