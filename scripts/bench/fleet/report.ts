@@ -44,6 +44,8 @@ export interface Results {
     schedule: string;
     maxDuration: string;
     pollS: number;
+    /** How `loads` was polled: its files through WebHDFS, or HiveServer2. */
+    loadsVia: "files" | "hive";
     viewPollS: number;
     dashboardPollS: number;
     brokerDownS: number | undefined;
@@ -569,7 +571,7 @@ export function report(r: Results): {
     ...holesText.map((h) => `  hole: ${h}`),
     `  gaps view (the collectors' gap tracker): ${gapsText}`,
     "",
-    `freshness (loads polled every ${o.pollS} s, ${int(r.commitPolls.polls)} polls of ${s0(r.commitPolls.averageMs)} ms; the view for ${r.sampledHosts.length} hosts every ${o.viewPollS} s, ${r.viewPolls.length} polls of ${s0(viewPollMs)} ms${r.viewError ? `, last error: ${r.viewError}` : ""}):`,
+    `freshness (loads polled every ${o.pollS} s ${o.loadsVia === "files" ? "(its files, through WebHDFS)" : "(through HiveServer2)"}, ${int(r.commitPolls.polls)} polls of ${s0(r.commitPolls.averageMs)} ms; the view for ${r.sampledHosts.length} hosts every ${o.viewPollS} s, ${r.viewPolls.length} polls of ${s0(viewPollMs)} ms${r.viewError ? `, last error: ${r.viewError}` : ""}):`,
     textTable(freshRows),
     `  dashboard: ${dashMode}${dash ? ` (a host's fields: ${dash.stats().hostFields.join(", ") || "none seen"}), ${dash.stats().polls} polls of ${s0(dash.stats().averageMs)} ms${dash.stats().lastError ? `, last error: ${dash.stats().lastError}` : ""}` : ", never answered"}`,
     "",
@@ -614,7 +616,7 @@ export function report(r: Results): {
         ]
       : []),
     "",
-    `Freshness (\`loads\` polled every ${o.pollS} s, ${s0(r.commitPolls.averageMs)} ms a poll; the view for ${r.sampledHosts.length} hosts every ${o.viewPollS} s, ${s0(viewPollMs)} ms a poll; dashboard: ${dashMode}):`,
+    `Freshness (\`loads\` polled every ${o.pollS} s ${o.loadsVia === "files" ? "(its files, through WebHDFS)" : "(through HiveServer2)"}, ${s0(r.commitPolls.averageMs)} ms a poll; the view for ${r.sampledHosts.length} hosts every ${o.viewPollS} s, ${s0(viewPollMs)} ms a poll; dashboard: ${dashMode}):`,
     "",
     markdownTable(freshRows),
     "",

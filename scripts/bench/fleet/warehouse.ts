@@ -2,7 +2,8 @@
  * What the fleet bench asks Hive and HDFS, on a session of its own (not the collector's code
  * path: plain HiveQL on the views and the `loads` table, through lib/hive's client):
  *
- * - commits: the rows of `loads`, polled every few seconds. A load becomes visible in the views
+ * - commits: the rows of `loads`, polled every few seconds, from its files through WebHDFS (as
+ *   Hive reads them at each query) or through HiveServer2. A load becomes visible in the views
  *   the moment its row is in `loads` (the views keep a `*_batches` row only when its load_id
  *   is there; collector/hive/tables.ts), so the first poll that returns a load's row bounds when
  *   its Kafka offsets became visible in `metrics`, for every record of the run.
@@ -51,8 +52,73 @@ export interface Commit {
   pollStartedAt: number;
 }
 
-/** Polls `loads`; keeps every commit with the time it was first seen. */
-export function commitWatcher(client: HiveClient, database: string, topic: string) {
+/** A row of `loads`, as the watcher needs it. */
+interface LoadsRow {
+  load_id: string;
+  topic: string;
+  kafka_partition: number;
+  from_offset: number;
+  next_offset: number;
+  records: number;
+  loaded_at: number;
+  collector: string;
+}
+
+const LOADS_COLUMNS = [
+  "load_id",
+  "topic",
+  "kafka_partition",
+  "from_offset",
+  "next_offset",
+  "records",
+  "loaded_at",
+  "collector",
+] as const;
+
+/** The rows of `loads` through HiveServer2 (a fetch task: no Tez job, but HiveServer2's CPU). */
+export function loadsThroughHive(client: HiveClient, database: string) {
+  return async (): Promise<LoadsRow[]> =>
+    (
+      await client.query(
+        `SELECT ${LOADS_COLUMNS.join(", ")} FROM ${database}.loads WHERE kafka_partition >= 0`,
+      )
+    ).rows as unknown as LoadsRow[];
+}
+
+/**
+ * The rows of `loads` read from its folder through WebHDFS, as Hive reads them at each query: the
+ * data files there now (hidden `_`/`.` names left out), each read once (a file is never
+ * rewritten: a load's commit and a compaction's rewrite add new names). A load is visible in the
+ * views from the moment its file is in the folder, so this sees it when Hive would, without
+ * taking HiveServer2's time away from the collectors.
+ */
+export function loadsThroughFiles(hdfs: WebHdfs, loadsDir: string) {
+  const read = new Map<string, LoadsRow[]>();
+  return async (): Promise<LoadsRow[]> => {
+    const { parquetReadObjects } = await import("hyparquet");
+    const out: LoadsRow[] = [];
+    for (const entry of (await hdfs.list(loadsDir)) ?? []) {
+      const name = entry.pathSuffix;
+      if (entry.type !== "FILE" || name.startsWith("_") || name.startsWith(".")) continue;
+      const id = `${name}\0${entry.length}`;
+      let rows = read.get(id);
+      if (rows === undefined) {
+        const bytes = await hdfs.readRange(`${loadsDir}/${name}`, 0, entry.length);
+        const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+        rows = (await parquetReadObjects({
+          file: file as ArrayBuffer,
+          columns: [...LOADS_COLUMNS],
+        })) as unknown as LoadsRow[];
+        read.set(id, rows);
+      }
+      out.push(...rows);
+    }
+    return out;
+  };
+}
+
+/** Polls `loads` (through `rows`); keeps every commit with the time it was first seen. */
+export function commitWatcher(rows: () => Promise<LoadsRow[]>, topic: string) {
   const commits = new Map<string, Commit>();
   let polls = 0;
   let pollMs = 0;
@@ -62,20 +128,10 @@ export function commitWatcher(client: HiveClient, database: string, topic: strin
     async poll(): Promise<void> {
       const started = Date.now();
       try {
-        const { rows } = await client.query<{
-          load_id: string;
-          kafka_partition: number;
-          from_offset: number;
-          next_offset: number;
-          records: number;
-          loaded_at: number;
-          collector: string;
-        }>(
-          `SELECT load_id, kafka_partition, from_offset, next_offset, records, loaded_at, collector ` +
-            `FROM ${database}.loads WHERE topic = ${quote(topic)} AND kafka_partition >= 0`,
-        );
+        const answer = await rows();
         const seenAt = Date.now();
-        for (const r of rows) {
+        for (const r of answer) {
+          if (r.topic !== topic || Number(r.kafka_partition) < 0) continue;
           const key = `${r.load_id}\0${r.kafka_partition}`;
           if (commits.has(key)) continue;
           commits.set(key, {
