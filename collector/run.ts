@@ -21,7 +21,7 @@ import type { GapRow, OffsetRange, QuarantineRow, RawRow } from "./hive/encode.j
 import { type Loader, type LoadPoint, openLoader, type PendingLoad } from "./hive/load.js";
 import { HiveStore } from "./hive/store.js";
 import { warehouseFs } from "./hive/warehouse-fs.js";
-import { type LoadsRead, WarehouseRows } from "./hive/warehouse-rows.js";
+import { WarehouseRows } from "./hive/warehouse-rows.js";
 import { maintainAfterRun } from "./maintain.js";
 import { checkRecord, type RecordCheckOptions } from "./records.js";
 
@@ -132,13 +132,16 @@ export async function runCollector(
           ),
         ),
       );
-      const checked =
-        fs === undefined
-          ? undefined
-          : new WarehouseRows(fs, config.hive, store).checkedLoadsRead(
-              "the run stops; the next one reads it again",
-            );
-      const summary = await new CollectorRun(config, options, store, loader, kafka, checked).run();
+      const rows = fs === undefined ? undefined : new WarehouseRows(fs, config.hive, store);
+      const fromFiles = rows?.checks ? (group: string) => rows.loadedOffsets(group) : undefined;
+      const summary = await new CollectorRun(
+        config,
+        options,
+        store,
+        loader,
+        kafka,
+        fromFiles,
+      ).run();
       if (summary.loads > 0) await maintainAfterRun(config, store, options.logger);
       return summary;
     } finally {
@@ -207,8 +210,8 @@ export class CollectorRun {
     private readonly store: HiveStore,
     private readonly loader: Loader,
     private readonly kafka: Kafka,
-    /** Checks reads of `loads` against its files' footers (when the collector can read them). */
-    private readonly checkedLoads?: LoadsRead,
+    /** Where each partition was loaded to, from `loads`' files (when the collector can read them). */
+    private readonly loadedFromFiles?: (groupId: string) => Promise<Map<string, number>>,
   ) {
     this.logger = options.logger;
     this.aggregator = new WindowAggregator(config.aggregation.windows);
@@ -255,9 +258,15 @@ export class CollectorRun {
     };
   }
 
+  /** Where each partition of the group was loaded to: from `loads`' files, or asked of Hive. */
+  private loadedOffsets(): Promise<Map<string, number>> {
+    const group = this.config.kafka.group_id;
+    return this.loadedFromFiles ? this.loadedFromFiles(group) : this.store.loadedOffsets(group);
+  }
+
   /** What the run starts from in Hive: the loaded offsets, then the streams' states. */
   private async readHive(): Promise<{ loaded: Map<string, number>; states: StreamState[] }> {
-    const loaded = await this.store.loadedOffsets(this.config.kafka.group_id, this.checkedLoads);
+    const loaded = await this.loadedOffsets();
     const states = this.config.gaps.enabled
       ? await this.store.streamStates(this.config.gaps.state_days, this.started)
       : [];
@@ -507,10 +516,7 @@ export class CollectorRun {
       // offset claims let one of the two commit (claims.ts). The partitions gained start
       // where Hive has them loaded.
       if (gained.length > 0) {
-        const loaded = await this.store.loadedOffsets(
-          this.config.kafka.group_id,
-          this.checkedLoads,
-        );
+        const loaded = await this.loadedOffsets();
         for (const p of gained) {
           const recorded = loaded.get(key(p.topic, p.partition));
           if (recorded !== undefined && recorded > p.loaded) p.loaded = recorded;
@@ -538,7 +544,7 @@ export class CollectorRun {
         );
       }
       this.discardPending();
-      const loaded = await this.store.loadedOffsets(this.config.kafka.group_id, this.checkedLoads);
+      const loaded = await this.loadedOffsets();
       for (const p of this.partitions.values()) {
         const recorded = loaded.get(key(p.topic, p.partition));
         if (recorded !== undefined && recorded > p.loaded) p.loaded = recorded;

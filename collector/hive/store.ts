@@ -20,7 +20,6 @@ import {
   viewStatements,
 } from "./tables.js";
 import { fsPath } from "./warehouse-fs.js";
-import type { LoadsRead } from "./warehouse-rows.js";
 
 export { sqlString };
 
@@ -170,32 +169,16 @@ export class HiveStore {
   }
 
   /**
-   * The next offset to load per `topic:partition`, from the committed loads of this group. With
-   * `checked`, the read covers every row of `loads` (all groups, counted) so that it can be
-   * checked against the files: a short answer would start a run too early or too late in Kafka.
+   * The next offset to load per `topic:partition`, from the committed loads of this group, asked
+   * of Hive: for runs that cannot read `loads`' files (statements without a warehouse file
+   * system, ORC). Others read the files (WarehouseRows.loadedOffsets).
    */
-  async loadedOffsets(groupId: string, checked?: LoadsRead): Promise<Map<string, number>> {
-    const read = () =>
-      this.query<{
-        group_id: string;
-        topic: string;
-        kafka_partition: number;
-        next: number;
-        n: number;
-      }>(
-        `SELECT group_id, topic, kafka_partition, MAX(next_offset) AS next, COUNT(*) AS n FROM ${this.database}.${this.specs.loads.name} ` +
-          "GROUP BY group_id, topic, kafka_partition",
-      );
-    const { rows } = checked
-      ? await checked("where each partition was loaded to", read, (r) =>
-          r.rows.reduce((sum, row) => sum + Number(row.n), 0),
-        )
-      : await read();
-    return new Map(
-      rows
-        .filter((r) => r.group_id === groupId && Number(r.kafka_partition) >= 0)
-        .map((r) => [`${r.topic}:${r.kafka_partition}`, Number(r.next)]),
+  async loadedOffsets(groupId: string): Promise<Map<string, number>> {
+    const { rows } = await this.query<{ topic: string; kafka_partition: number; next: number }>(
+      `SELECT topic, kafka_partition, MAX(next_offset) AS next FROM ${this.database}.${this.specs.loads.name} ` +
+        `WHERE group_id = '${sqlString(groupId)}' AND kafka_partition >= 0 GROUP BY topic, kafka_partition`,
     );
+    return new Map(rows.map((r) => [`${r.topic}:${r.kafka_partition}`, Number(r.next)]));
   }
 
   /** The latest committed state of every stream heard from in the last `days` days. */

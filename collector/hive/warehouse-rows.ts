@@ -1,16 +1,18 @@
 /**
  * Rows of the warehouse's files, counted by the collector from their Parquet footers, and reads
  * of all of `loads` checked against them. `loads` is what makes every row count: compaction's
- * reads of it and a run's read of where each partition was loaded to are not taken on Hive's
- * word alone (HiveServer2's Tez in local mode answered such a read with no rows and no error in
- * a fleet run). ORC tables go unchecked.
+ * reads of it are not taken on Hive's word alone (HiveServer2's Tez in local mode answered such
+ * a read with no rows and no error in a fleet run), and a run reads where each partition was
+ * loaded to from its files directly. ORC tables go unchecked (a run asks Hive).
  */
 import { HostflowError } from "../../lib/errors.js";
 import type { ResolvedHiveSettings } from "../config/load.js";
-import { parquetRows } from "./parquet-rows.js";
+import { parquetRows, parquetTextRows } from "./parquet-rows.js";
 import type { HiveStore } from "./store.js";
 import { tableLocation } from "./tables.js";
 import { fsPath, type WarehouseFs } from "./warehouse-fs.js";
+
+const OFFSET_COLUMNS = ["group_id", "topic", "kafka_partition", "next_offset"];
 
 export type LoadsRead = <T>(
   what: string,
@@ -21,6 +23,8 @@ export type LoadsRead = <T>(
 export class WarehouseRows {
   /** Rows of each file read so far, by path and length (a file is never rewritten in place). */
   private readonly footers = new Map<string, number>();
+  /** The same for the columns loadedOffsets reads. */
+  private readonly offsetRows = new Map<string, (string | null)[][]>();
   readonly loadsLocation: string;
 
   constructor(
@@ -53,6 +57,66 @@ export class WarehouseRows {
         this.footers.set(key, n);
       }
       rows += n;
+    }
+    return rows;
+  }
+
+  /**
+   * The next offset to load per `topic:partition` of `groupId`: the largest next_offset of its
+   * rows in `loads`' files, read here, as Hive would read them, without asking Hive (a Tez job
+   * that waited behind other queries for up to 50 s at a run's start in the fleet bench, and
+   * whose answer had to be checked against these files anyway). Each file is read once: a file
+   * is never rewritten in place. A file deleted meanwhile (a compaction's rewrite of `loads`,
+   * whose new file holds its rows and was written first) starts the read over.
+   */
+  async loadedOffsets(groupId: string): Promise<Map<string, number>> {
+    for (let round = 1; ; round++) {
+      const before = await this.loadsEntries();
+      const out = new Map<string, number>();
+      let vanished = false;
+      for (const e of before) {
+        const rows = await this.offsetRowsOf(e);
+        if (rows === undefined) {
+          vanished = true;
+          break;
+        }
+        for (const [group, topic, partition, next] of rows) {
+          if (group !== groupId || Number(partition) < 0) continue;
+          const key = `${topic}:${partition}`;
+          out.set(key, Math.max(out.get(key) ?? 0, Number(next)));
+        }
+      }
+      if (!vanished) {
+        const after = new Set((await this.loadsEntries()).map((e) => e.name));
+        vanished = before.some((e) => !after.has(e.name));
+      }
+      if (!vanished) return out;
+      if (round >= 5) {
+        throw new HostflowError(
+          "HF_WAREHOUSE",
+          `the files of ${this.store.database}.${this.store.specs.loads.name} (${this.loadsLocation}) kept changing while the run read where each partition was loaded to; the next run reads them again`,
+          { retriable: true },
+        );
+      }
+    }
+  }
+
+  /** group_id, topic, kafka_partition, next_offset of a file's rows; undefined: it is gone. */
+  private async offsetRowsOf(entry: {
+    name: string;
+    length: number;
+  }): Promise<(string | null)[][] | undefined> {
+    const path = `${this.loadsLocation}/${entry.name}`;
+    const key = `${path}@${entry.length}`;
+    let rows = this.offsetRows.get(key);
+    if (rows === undefined) {
+      try {
+        rows = await parquetTextRows(this.fs, path, entry.length, OFFSET_COLUMNS);
+      } catch (error) {
+        if ((await this.fs.list(path)) === undefined) return undefined;
+        throw error;
+      }
+      this.offsetRows.set(key, rows);
     }
     return rows;
   }
