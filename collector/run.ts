@@ -509,14 +509,36 @@ export class CollectorRun {
     const gained = [...this.partitions.values()].filter(
       (p) => !p.assigned && now.has(key(p.topic, p.partition)),
     );
-    if (this.joins > 1 && lost.length === 0 && this.loader.claimsOffsets) {
-      // Every partition this run read is still its own: what it read stays, loads in flight
-      // commit as planned. A member that owned one of them meanwhile (this run's session had
-      // expired unseen) started from Hive's chain of loads, as the pending load does: the
-      // offset claims let one of the two commit (claims.ts). The partitions gained start
-      // where Hive has them loaded.
+    // Where Hive has each partition loaded to now, when that is cheap (read from `loads`' files):
+    // the member that owned a partition before this join may have committed its last load after
+    // this run read Hive at its start (a fleet run lost a whole run's reading so, to the claims).
+    const fresh = this.loadedFromFiles ? await this.loadedOffsets() : undefined;
+    const movedOn = (p: PartitionState) => (fresh?.get(key(p.topic, p.partition)) ?? 0) > p.loaded;
+    if (this.joins === 1 && fresh !== undefined) {
+      // Nothing read yet: every partition starts where Hive has it now.
+      for (const p of this.partitions.values()) {
+        if (!movedOn(p)) continue;
+        p.loaded = fresh.get(key(p.topic, p.partition)) as number;
+        p.next = Math.max(p.next, p.loaded);
+        p.sealed = p.next;
+      }
+    }
+    const kept = [...this.partitions.values()].filter(
+      (p) => p.assigned && now.has(key(p.topic, p.partition)),
+    );
+    if (
+      this.joins > 1 &&
+      lost.length === 0 &&
+      this.loader.claimsOffsets &&
+      !kept.some((p) => movedOn(p))
+    ) {
+      // Every partition this run read is still its own, and Hive has none of them loaded past
+      // where this run's loads start: what it read stays, loads in flight commit as planned. A
+      // member that owned one of them meanwhile unseen (this run's session had expired) starts
+      // from Hive's chain of loads, as the pending load does: the offset claims let one of the
+      // two commit (claims.ts). The partitions gained start where Hive has them loaded.
       if (gained.length > 0) {
-        const loaded = await this.loadedOffsets();
+        const loaded = fresh ?? (await this.loadedOffsets());
         for (const p of gained) {
           const recorded = loaded.get(key(p.topic, p.partition));
           if (recorded !== undefined && recorded > p.loaded) p.loaded = recorded;
@@ -526,7 +548,7 @@ export class CollectorRun {
       }
       this.logger.info(
         {
-          kept: [...now].length - gained.length,
+          kept: kept.length,
           gained: gained.map((p) => key(p.topic, p.partition)),
         },
         `the group rebalanced: this run kept its partitions and what it read of them, and gained ${gained.length}`,
@@ -539,12 +561,16 @@ export class CollectorRun {
       const pending = this.pendingRecords;
       if (pending > 0) {
         this.logger.warn(
-          { pending, revoked: lost.map((p) => key(p.topic, p.partition)) },
+          {
+            pending,
+            revoked: lost.map((p) => key(p.topic, p.partition)),
+            loadedByAnother: kept.filter(movedOn).map((p) => key(p.topic, p.partition)),
+          },
           "the group rebalanced: records read but not loaded are dropped and read again",
         );
       }
       this.discardPending();
-      const loaded = await this.loadedOffsets();
+      const loaded = fresh ?? (await this.loadedOffsets());
       for (const p of this.partitions.values()) {
         const recorded = loaded.get(key(p.topic, p.partition));
         if (recorded !== undefined && recorded > p.loaded) p.loaded = recorded;

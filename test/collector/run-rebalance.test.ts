@@ -26,7 +26,9 @@ const PER_PARTITION = 10;
  */
 function chains(units: LoadUnit[]): Map<number, [number, number]> {
   const out = new Map<number, [number, number]>();
-  const ranges = units.flatMap((u) => u.offsets).sort((a, b) => a.from - b.from);
+  const ranges = units
+    .flatMap((u) => u.offsets)
+    .sort((a, b) => a.partition - b.partition || a.from - b.from);
   for (const o of ranges) {
     const chain = out.get(o.partition);
     if (chain === undefined) out.set(o.partition, [o.from, o.next]);
@@ -81,6 +83,8 @@ async function scripted(
   steps: Step[],
   options: {
     claimsOffsets: boolean;
+    /** The run reads where partitions were loaded to from files (cheap: at every join). */
+    files?: boolean;
     batchRecords?: number;
     otherLoads?: Map<number, Map<number, number>>;
   },
@@ -196,6 +200,7 @@ async function scripted(
     store,
     loader,
     kafka,
+    options.files ? async () => new Map(hive) : undefined,
   ).run();
   const loadedRanges = committed.flatMap((u) =>
     u.offsets.map((o) => `${o.partition}:${o.from}-${o.next}`),
@@ -282,4 +287,46 @@ test("without offset claims (statements), a run drops what it read at every reba
   t.regex(r.logs, /dropped and read again/);
   t.is(r.delivered.filter((d) => d.startsWith("0:")).length, PER_PARTITION + 5);
   t.deepEqual(r.loadedRanges, [`0:0-${PER_PARTITION}`]);
+});
+
+test("each join reads where Hive has the partitions: a load the previous owner committed after the run's start is not read again", async (t) => {
+  const r = await scripted([{ join: [0, 1] }, { fetch: 0, count: 10 }, { fetch: 1, count: 10 }], {
+    claimsOffsets: true,
+    files: true,
+    // Committed by the member that owned partition 0 before, after this run read Hive.
+    otherLoads: new Map([[0, new Map([[0, 4]])]]),
+  });
+  t.is(r.summary.stoppedBy, "end", r.logs);
+  t.deepEqual(
+    chains(r.committed),
+    new Map([
+      [0, [4, PER_PARTITION]],
+      [1, [0, PER_PARTITION]],
+    ]),
+  );
+  t.is(r.delivered.filter((d) => d.startsWith("0:")).length, PER_PARTITION - 4);
+});
+
+test("a partition the run kept but another member loaded past meanwhile: the run drops what it read and starts from Hive", async (t) => {
+  const r = await scripted(
+    [
+      { join: [0, 1] },
+      { fetch: 0, count: 4 },
+      { join: [0, 1] },
+      { fetch: 0, count: 10 },
+      { fetch: 1, count: 10 },
+    ],
+    // While this run's session had expired unseen, another member loaded partition 0 to 6.
+    { claimsOffsets: true, files: true, otherLoads: new Map([[2, new Map([[0, 6]])]]) },
+  );
+  t.is(r.summary.stoppedBy, "end", r.logs);
+  t.regex(r.logs, /dropped and read again/);
+  t.regex(r.logs, /"loadedByAnother":\["hostflow.metrics:0"\]/);
+  t.deepEqual(
+    chains(r.committed),
+    new Map([
+      [0, [6, PER_PARTITION]],
+      [1, [0, PER_PARTITION]],
+    ]),
+  );
 });
