@@ -82,22 +82,31 @@ export function dashboardWatcher(url: string, force: boolean) {
      * Freshness of every cpu sample (one per host and cycle) whose timestamp lies within the
      * polled span: seconds from the timestamp to the first poll showing it.
      */
-    freshness(cpuTimes: Map<string, number[]>): { all: Histogram; unseen: number } {
+    freshness(
+      cpuTimes: Map<string, number[]>,
+      cpuSent: Map<string, number[]>,
+    ): { all: Histogram; fromKafka: Histogram; unseen: number } {
       const all = new Histogram();
+      const fromKafka = new Histogram();
       let unseen = 0;
       for (const [host, times] of cpuTimes) {
         const list = changes.get(host) ?? [];
+        const sent = cpuSent.get(host) ?? [];
+        const samples = times.map((ts, i) => [ts, sent[i] ?? Number.NaN] as const);
         // Both in time order: one walk per host.
         let at = 0;
-        for (const ts of [...times].sort((a, b) => a - b)) {
+        for (const [ts, sentAt] of samples.sort((a, b) => a[0] - b[0])) {
           if (!(ts >= firstPollAt && ts < lastPollAt - 60_000)) continue;
           while (at < list.length && (list[at] as [number, number])[1] < ts) at += 1;
           const first = list[at];
           if (first === undefined) unseen += 1;
-          else all.add((first[0] - ts) / 1000);
+          else {
+            all.add((first[0] - ts) / 1000);
+            if (Number.isFinite(sentAt)) fromKafka.add((first[0] - sentAt) / 1000);
+          }
         }
       }
-      return { all, unseen };
+      return { all, fromKafka, unseen };
     },
     stats: () => ({
       polls,

@@ -337,14 +337,16 @@ export function report(r: Results): {
   const fresh = summarize(r.truth.freshness);
   const quiet = summarize(r.truth.freshnessQuiet);
   const intoKafka = summarize(r.truth.intoKafka);
+  const fromKafka = summarize(r.truth.freshnessFromKafka);
   const viewCheck = viewFreshness(r);
   const dash = r.dashboard;
   const dashMode = dash?.mode() ?? "waiting";
   const dashFresh =
     dash !== undefined && (dashMode === "live" || dashMode === "hive")
-      ? dash.freshness(r.truth.cpuTimes)
+      ? dash.freshness(r.truth.cpuTimes, r.truth.cpuSent)
       : undefined;
   const dashSummary = dashFresh === undefined ? undefined : summarize(dashFresh.all);
+  const dashFromKafka = dashFresh === undefined ? undefined : summarize(dashFresh.fromKafka);
 
   // Files
   const files = filesTable(
@@ -483,6 +485,13 @@ export function report(r: Results): {
       sec(intoKafka.p95),
       sec(intoKafka.max),
     ],
+    [
+      "record in Kafka (CreateTime) → metrics view (commit seen in loads)",
+      int(fromKafka.count),
+      sec(fromKafka.p50),
+      sec(fromKafka.p95),
+      sec(fromKafka.max),
+    ],
     ...(viewCheck.view.count > 0
       ? [
           [
@@ -510,6 +519,17 @@ export function report(r: Results): {
             sec(dashSummary.p95),
             sec(dashSummary.max),
           ],
+          ...(dashFromKafka
+            ? [
+                [
+                  `record in Kafka (CreateTime) → dashboard /api/fleet (${dashMode})`,
+                  int(dashFromKafka.count),
+                  sec(dashFromKafka.p50),
+                  sec(dashFromKafka.p95),
+                  sec(dashFromKafka.max),
+                ],
+              ]
+            : []),
         ]
       : []),
   ];

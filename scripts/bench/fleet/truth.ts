@@ -40,6 +40,8 @@ export interface Truth {
   streams: StreamCheck[];
   /** The cpu sample timestamps of each host, in the order read (one per host and cycle). */
   cpuTimes: Map<string, number[]>;
+  /** Their records' CreateTime (the agent's send), in the same order. */
+  cpuSent: Map<string, number[]>;
   /** For the sampled hosts: each cpu sample's timestamp and when its load was seen committed. */
   sampledCpu: Map<string, Array<[number, number | undefined]>>;
   hosts: number;
@@ -47,6 +49,11 @@ export interface Truth {
   freshness: Histogram;
   /** The same for samples outside the fault windows. */
   freshnessQuiet: Histogram;
+  /**
+   * Seconds from a record's CreateTime to the same poll: what the collectors add after the
+   * record is in Kafka (the bench's own agents share the machine with everything else).
+   */
+  freshnessFromKafka: Histogram;
   neverVisible: number;
   /** Seconds from a sample's timestamp to its record's CreateTime (the agent's send). */
   intoKafka: Histogram;
@@ -138,10 +145,12 @@ export async function readTruth(options: ReadOptions): Promise<Truth> {
     hostWindows: new Map(),
     streams: [],
     cpuTimes: new Map(),
+    cpuSent: new Map(),
     sampledCpu: new Map(),
     hosts: 0,
     freshness: new Histogram(),
     freshnessQuiet: new Histogram(),
+    freshnessFromKafka: new Histogram(),
     neverVisible: 0,
     intoKafka: new Histogram(),
     bad: 0,
@@ -227,6 +236,9 @@ export async function readTruth(options: ReadOptions): Promise<Truth> {
       const list = truth.cpuTimes.get(host);
       if (list === undefined) truth.cpuTimes.set(host, [ts]);
       else list.push(ts);
+      const sent = truth.cpuSent.get(host);
+      if (sent === undefined) truth.cpuSent.set(host, [createTime]);
+      else sent.push(createTime);
     }
     const agentId = headers.get("hf-agent-id");
     const stream = headers.get("hf-stream");
@@ -250,6 +262,7 @@ export async function readTruth(options: ReadOptions): Promise<Truth> {
     if (seen === undefined) truth.neverVisible += 1;
     else {
       truth.freshness.add((seen - ts) / 1000);
+      truth.freshnessFromKafka.add((seen - createTime) / 1000);
       if (quiet(ts)) truth.freshnessQuiet.add((seen - ts) / 1000);
     }
   };
