@@ -219,8 +219,6 @@ class FileLoader implements Loader {
   readonly maxStatementBytes = undefined;
   private readonly parquet = new ParquetThread();
   private readonly claims: OffsetClaims;
-  /** Whether commits are files of `loads` (Apache Hive) or statements: asked at the first. */
-  private byFile: Promise<boolean> | undefined;
   private loadsDirMade = false;
 
   constructor(
@@ -442,12 +440,9 @@ class FileLoader implements Loader {
     if (!(await this.fs.claim(tmp, `${dir}/${name}`))) await this.fs.delete(tmp);
   }
 
-  private commitsByFile(): Promise<boolean> {
-    this.byFile ??= this.store.serverName().then((name) => name === "Apache Hive");
-    this.byFile.catch(() => {
-      this.byFile = undefined;
-    });
-    return this.byFile;
+  /** Asked once per store (HiveStore.serverName keeps the answer). */
+  private async commitsByFile(): Promise<boolean> {
+    return (await this.store.serverName()) === "Apache Hive";
   }
 
   private register(parts: PartPlace[]): Promise<void> {

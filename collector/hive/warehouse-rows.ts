@@ -65,8 +65,8 @@ export class WarehouseRows {
    * The next offset to load per `topic:partition` of `groupId`: the largest next_offset of its
    * rows in `loads`' files, read here, as Hive would read them, without asking Hive (a Tez job
    * that waited behind other queries for up to 50 s at a run's start in the fleet bench, and
-   * whose answer had to be checked against these files anyway). Each file is read once: a file
-   * is never rewritten in place. A file deleted meanwhile (a compaction's rewrite of `loads`,
+   * whose answer had to be checked against these files anyway). Each file is read once per run
+   * (this object): a file is never rewritten in place. A file deleted meanwhile (a compaction's rewrite of `loads`,
    * whose new file holds its rows and was written first) starts the read over.
    */
   async loadedOffsets(groupId: string): Promise<Map<string, number>> {
