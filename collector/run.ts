@@ -133,7 +133,7 @@ export async function runCollector(
         ),
       );
       const rows = fs === undefined ? undefined : new WarehouseRows(fs, config.hive, store);
-      const fromFiles = rows?.checks ? (group: string) => rows.loadedOffsets(group) : undefined;
+      const fromFiles = rows?.checks ? rows : undefined;
       const summary = await new CollectorRun(
         config,
         options,
@@ -210,8 +210,11 @@ export class CollectorRun {
     private readonly store: HiveStore,
     private readonly loader: Loader,
     private readonly kafka: Kafka,
-    /** Where each partition was loaded to, from `loads`' files (when the collector can read them). */
-    private readonly loadedFromFiles?: (groupId: string) => Promise<Map<string, number>>,
+    /**
+     * Where each partition was loaded to and the streams' states, from the warehouse's files
+     * (when the collector can read them): no Hive query at a run's start.
+     */
+    private readonly fromFiles?: Pick<WarehouseRows, "loadedOffsets" | "streamStates">,
   ) {
     this.logger = options.logger;
     this.aggregator = new WindowAggregator(config.aggregation.windows);
@@ -261,15 +264,21 @@ export class CollectorRun {
   /** Where each partition of the group was loaded to: from `loads`' files, or asked of Hive. */
   private loadedOffsets(): Promise<Map<string, number>> {
     const group = this.config.kafka.group_id;
-    return this.loadedFromFiles ? this.loadedFromFiles(group) : this.store.loadedOffsets(group);
+    return this.fromFiles ? this.fromFiles.loadedOffsets(group) : this.store.loadedOffsets(group);
   }
 
-  /** What the run starts from in Hive: the loaded offsets, then the streams' states. */
+  /**
+   * What the run starts from in Hive: the loaded offsets, then the streams' states (read after
+   * them, so no load the offsets count is missing from the states).
+   */
   private async readHive(): Promise<{ loaded: Map<string, number>; states: StreamState[] }> {
     const loaded = await this.loadedOffsets();
-    const states = this.config.gaps.enabled
-      ? await this.store.streamStates(this.config.gaps.state_days, this.started)
-      : [];
+    const { state_days: days, enabled } = this.config.gaps;
+    const states = !enabled
+      ? []
+      : this.fromFiles
+        ? await this.fromFiles.streamStates(days, this.started)
+        : await this.store.streamStates(days, this.started);
     return { loaded, states };
   }
 
@@ -512,7 +521,7 @@ export class CollectorRun {
     // Where Hive has each partition loaded to now, when that is cheap (read from `loads`' files):
     // the member that owned a partition before this join may have committed its last load after
     // this run read Hive at its start (a fleet run lost a whole run's reading so, to the claims).
-    const fresh = this.loadedFromFiles ? await this.loadedOffsets() : undefined;
+    const fresh = this.fromFiles ? await this.loadedOffsets() : undefined;
     const movedOn = (p: PartitionState) => (fresh?.get(key(p.topic, p.partition)) ?? 0) > p.loaded;
     if (this.joins === 1 && fresh !== undefined) {
       // Nothing read yet: every partition starts where Hive has it now.

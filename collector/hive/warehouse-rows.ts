@@ -3,16 +3,34 @@
  * of all of `loads` checked against them. `loads` is what makes every row count: compaction's
  * reads of it are not taken on Hive's word alone (HiveServer2's Tez in local mode answered such
  * a read with no rows and no error in a fleet run), and a run reads where each partition was
- * loaded to from its files directly. ORC tables go unchecked (a run asks Hive).
+ * loaded to, and the streams' states, from the files directly. ORC tables go unchecked (a run
+ * asks Hive).
  */
 import { HostflowError } from "../../lib/errors.js";
 import type { ResolvedHiveSettings } from "../config/load.js";
+import type { StreamState } from "../gaps.js";
+import { decodeHoles } from "./encode.js";
 import { parquetRows, parquetTextRows } from "./parquet-rows.js";
 import type { HiveStore } from "./store.js";
 import { tableLocation } from "./tables.js";
 import { fsPath, type WarehouseFs } from "./warehouse-fs.js";
 
-const OFFSET_COLUMNS = ["group_id", "topic", "kafka_partition", "next_offset"];
+/** What a run reads of `loads`: where each partition was loaded to, and which loads count. */
+const LOADS_COLUMNS = ["group_id", "topic", "kafka_partition", "next_offset", "load_id"];
+const STREAMS_COLUMNS = [
+  "agent_id",
+  "stream",
+  "host",
+  "max_seq",
+  "holes",
+  "last_ts",
+  "updated_at",
+  "load_id",
+];
+const DAY_MS = 86_400_000;
+
+type TextRows = (string | null)[][];
+type StreamsFile = { dir: string; name: string; length: number };
 
 export type LoadsRead = <T>(
   what: string,
@@ -23,9 +41,10 @@ export type LoadsRead = <T>(
 export class WarehouseRows {
   /** Rows of each file read so far, by path and length (a file is never rewritten in place). */
   private readonly footers = new Map<string, number>();
-  /** The same for the columns loadedOffsets reads. */
-  private readonly offsetRows = new Map<string, (string | null)[][]>();
+  /** The columns of `loads` and `streams` the run reads, by path and length. */
+  private readonly textRows = new Map<string, TextRows>();
   readonly loadsLocation: string;
+  readonly streamsLocation: string;
 
   constructor(
     private readonly fs: WarehouseFs,
@@ -33,6 +52,7 @@ export class WarehouseRows {
     private readonly store: Pick<HiveStore, "database" | "specs">,
   ) {
     this.loadsLocation = fsPath(tableLocation(settings, store.specs.loads));
+    this.streamsLocation = fsPath(tableLocation(settings, store.specs.streams));
   }
 
   /** Whether files can be counted (Parquet footers). */
@@ -75,7 +95,7 @@ export class WarehouseRows {
       const out = new Map<string, number>();
       let vanished = false;
       for (const e of before) {
-        const rows = await this.offsetRowsOf(e);
+        const rows = await this.rowsOf(this.loadsLocation, e, LOADS_COLUMNS);
         if (rows === undefined) {
           vanished = true;
           break;
@@ -101,22 +121,112 @@ export class WarehouseRows {
     }
   }
 
-  /** group_id, topic, kafka_partition, next_offset of a file's rows; undefined: it is gone. */
-  private async offsetRowsOf(entry: {
-    name: string;
-    length: number;
-  }): Promise<(string | null)[][] | undefined> {
-    const path = `${this.loadsLocation}/${entry.name}`;
+  /**
+   * The latest committed state of every stream heard from in the last `days` days, read from
+   * `streams`' and `loads`' files as HiveStore.streamStates asks Hive (a window function, a Tez
+   * job: in a 30-minute fleet run it waited up to 260 s at a run's start behind other queries).
+   * A row counts if its load_id is its load's first in `loads` (committedLoads: a compaction's
+   * copy, `<load>#0…`, sorts first and takes over from the rows it copied); of a stream's rows,
+   * the latest updated_at, then the highest max_seq.
+   *
+   * `streams` is listed before and after `loads` is read: a file that counts by that read was
+   * written before it, so the second listing has it unless it is already gone, and a file gone
+   * before it is read starts the read over (a compaction deletes what it copied after its copy
+   * counts).
+   */
+  async streamStates(days: number, now: number): Promise<StreamState[]> {
+    const since = new Date(now - days * DAY_MS).toISOString().slice(0, 10);
+    for (let round = 1; ; round++) {
+      const states = await this.readStreamStates(since);
+      if (states !== undefined) return states;
+      if (round >= 5) {
+        throw new HostflowError(
+          "HF_WAREHOUSE",
+          `the files of ${this.store.database}.${this.store.specs.streams.name} (${this.streamsLocation}) kept changing while the run read the streams' states; the next run reads them again`,
+          { retriable: true },
+        );
+      }
+    }
+  }
+
+  /** One try of streamStates; undefined: a file went away meanwhile. */
+  private async readStreamStates(since: string): Promise<StreamState[] | undefined> {
+    const read = new Map<string, TextRows>();
+    const readAll = async (files: StreamsFile[]) => {
+      for (const f of files) {
+        const path = `${f.dir}/${f.name}`;
+        if (read.has(path)) continue;
+        const rows = await this.rowsOf(f.dir, f, STREAMS_COLUMNS);
+        if (rows === undefined) return false;
+        read.set(path, rows);
+      }
+      return true;
+    };
+    if (!(await readAll(await this.streamsFiles(since)))) return undefined;
+    const first = new Map<string, string>();
+    for (const e of await this.loadsEntries()) {
+      const rows = await this.rowsOf(this.loadsLocation, e, LOADS_COLUMNS);
+      if (rows === undefined) return undefined;
+      for (const row of rows) {
+        const id = row[4] ?? "";
+        const load = id.split("#")[0] as string;
+        const seen = first.get(load);
+        if (seen === undefined || id < seen) first.set(load, id);
+      }
+    }
+    if (!(await readAll(await this.streamsFiles(since)))) return undefined;
+    const counted = new Set(first.values());
+    const latest = new Map<string, (string | null)[]>();
+    for (const rows of read.values()) {
+      for (const row of rows) {
+        if (!counted.has(row[7] ?? "")) continue;
+        const stream = `${row[0]}\u0000${row[1]}`;
+        const seen = latest.get(stream);
+        if (seen === undefined || later(row, seen)) latest.set(stream, row);
+      }
+    }
+    return [...latest.values()].map((r) => ({
+      agentId: r[0] ?? "",
+      stream: r[1] ?? "",
+      host: r[2] ?? "",
+      maxSeq: Number(r[3]),
+      ...decodeHoles(r[4] ?? "[]"),
+      lastTs: Number(r[5]),
+      updatedAt: Number(r[6]),
+    }));
+  }
+
+  /** `streams`' data files in the day partitions from `since` on. */
+  private async streamsFiles(since: string): Promise<StreamsFile[]> {
+    const out: StreamsFile[] = [];
+    for (const day of (await this.fs.list(this.streamsLocation)) ?? []) {
+      const date = /^day=(\d{4}-\d{2}-\d{2})$/.exec(day.name)?.[1];
+      if (!day.directory || date === undefined || date < since) continue;
+      const dir = `${this.streamsLocation}/${day.name}`;
+      for (const e of (await this.fs.list(dir)) ?? []) {
+        if (!e.directory && !/^[_.]/.test(e.name)) out.push({ dir, ...e });
+      }
+    }
+    return out;
+  }
+
+  /** `columns` of a file's rows, read once; undefined: it is gone. */
+  private async rowsOf(
+    dir: string,
+    entry: { name: string; length: number },
+    columns: string[],
+  ): Promise<TextRows | undefined> {
+    const path = `${dir}/${entry.name}`;
     const key = `${path}@${entry.length}`;
-    let rows = this.offsetRows.get(key);
+    let rows = this.textRows.get(key);
     if (rows === undefined) {
       try {
-        rows = await parquetTextRows(this.fs, path, entry.length, OFFSET_COLUMNS);
+        rows = await parquetTextRows(this.fs, path, entry.length, columns);
       } catch (error) {
         if ((await this.fs.list(path)) === undefined) return undefined;
         throw error;
       }
-      this.offsetRows.set(key, rows);
+      this.textRows.set(key, rows);
     }
     return rows;
   }
@@ -160,4 +270,10 @@ export class WarehouseRows {
       return result;
     };
   }
+}
+
+/** Whether a `streams` row is later than another: updated_at, then max_seq. */
+function later(row: (string | null)[], than: (string | null)[]): boolean {
+  const [a, b] = [Number(row[6]), Number(than[6])];
+  return a !== b ? a > b : Number(row[3]) > Number(than[3]);
 }

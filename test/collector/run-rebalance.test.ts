@@ -200,7 +200,9 @@ async function scripted(
     store,
     loader,
     kafka,
-    options.files ? async () => new Map(hive) : undefined,
+    options.files
+      ? { loadedOffsets: async () => new Map(hive), streamStates: async () => [] }
+      : undefined,
   ).run();
   const loadedRanges = committed.flatMap((u) =>
     u.offsets.map((o) => `${o.partition}:${o.from}-${o.next}`),

@@ -34,19 +34,25 @@ const LOADS_COLUMNS = [
   ["collector", "STRING"],
 ] as const;
 
-/** A Parquet file of `loads` rows, with its columns and types (what the rewrite reads back). */
-export function loadsParquet(rows: LoadRow[]): Uint8Array {
+/** A Parquet file of rows with these columns and types. */
+function parquetOf<Row>(
+  columns: readonly (readonly [keyof Row & string, "STRING" | "INT32" | "INT64"])[],
+  rows: Row[],
+): Uint8Array {
   return new Uint8Array(
     parquetWriteBuffer({
-      columnData: LOADS_COLUMNS.map(([name, type]) => ({
+      columnData: columns.map(([name, type]) => ({
         name,
         type,
-        data: rows.map((r) =>
-          type === "INT64" ? BigInt(r[name as keyof LoadRow]) : r[name as keyof LoadRow],
-        ),
+        data: rows.map((r) => (type === "INT64" ? BigInt(r[name] as number) : r[name])),
       })),
     }),
   );
+}
+
+/** A Parquet file of `loads` rows, with its columns and types (what the rewrite reads back). */
+export function loadsParquet(rows: LoadRow[]): Uint8Array {
+  return parquetOf(LOADS_COLUMNS, rows);
 }
 
 /**
@@ -66,4 +72,32 @@ export function runRows(i: number): LoadRow[] {
     loaded_at: 1000 * i,
     collector: "c",
   }));
+}
+
+/** One row of `streams` as the loads write it. */
+export interface StreamRow {
+  agent_id: string;
+  stream: string;
+  host: string;
+  max_seq: number;
+  holes: string;
+  last_ts: number;
+  updated_at: number;
+  load_id: string;
+}
+
+const STREAMS_COLUMNS = [
+  ["agent_id", "STRING"],
+  ["stream", "STRING"],
+  ["host", "STRING"],
+  ["max_seq", "INT64"],
+  ["holes", "STRING"],
+  ["last_ts", "INT64"],
+  ["updated_at", "INT64"],
+  ["load_id", "STRING"],
+] as const;
+
+/** A Parquet file of `streams` rows, with its columns and types. */
+export function streamsParquet(rows: StreamRow[]): Uint8Array {
+  return parquetOf(STREAMS_COLUMNS, rows);
 }

@@ -6,8 +6,10 @@
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import test, { type ExecutionContext } from "ava";
+import type { StreamState } from "../../collector/gaps.js";
 import { tableLocation } from "../../collector/hive/tables.js";
-import { fsPath } from "../../collector/hive/warehouse-fs.js";
+import { fsPath, warehouseFs } from "../../collector/hive/warehouse-fs.js";
+import { WarehouseRows } from "../../collector/hive/warehouse-rows.js";
 import {
   assertSame,
   type CollectorFixture,
@@ -53,6 +55,31 @@ async function load(t: ExecutionContext, f: CollectorFixture, records: TestRecor
   return run.stdout;
 }
 
+/**
+ * The streams' states a run starts from, read from the files, are Hive's answer to its query
+ * (HiveStore.streamStates): one per agent stream of the dataset.
+ */
+async function statesAsHive(
+  t: ExecutionContext,
+  f: CollectorFixture,
+  streams: number,
+  when: string,
+) {
+  const fs = warehouseFs(f.config.hive);
+  if (fs === undefined) return t.fail("no WebHDFS for the warehouse");
+  const now = Date.now();
+  const sorted = (states: StreamState[]) =>
+    [...states].sort((a, b) =>
+      `${a.agentId}/${a.stream}`.localeCompare(`${b.agentId}/${b.stream}`),
+    );
+  const hive = sorted(await f.store.streamStates(f.config.gaps.state_days, now));
+  const files = sorted(
+    await new WarehouseRows(fs, f.config.hive, f.store).streamStates(f.config.gaps.state_days, now),
+  );
+  t.is(hive.length, streams, `${when}: Hive's stream states`);
+  t.deepEqual(files, hive, `${when}: the stream states from the files are Hive's`);
+}
+
 /** Files per day folder of metrics_batches, hidden names left out. */
 async function metricFiles(f: CollectorFixture): Promise<Map<string, number>> {
   const dir = fsPath(tableLocation(f.config.hive, f.store.specs.metrics));
@@ -81,6 +108,7 @@ test.serial(
     const f = await manyLoads(t);
     const records = dataset(6, 10);
     await load(t, f, records);
+    await statesAsHive(t, f, 6, "before compaction");
     const before = await metricFiles(f);
     t.true(
       [...before.values()].some((n) => n > 2),
@@ -117,12 +145,14 @@ test.serial(
     );
     t.regex(out, /compact: rewrote/);
     assertSame(t, await hiveAggregates(f), expected);
+    await statesAsHive(t, f, 6, "compacted, the replaced files still there");
     // The replaced files stay for the grace (10 min by default: a query may still read them);
     // with none running, a compaction without grace deletes them.
     const gc = cli(["compact", "-c", f.file, "--max-files", "2", "--grace", "0s"]);
     t.is(gc.status, 0, gc.stderr);
     t.regex(gc.stdout, /[1-9]\d* replaced files deleted/);
     assertSame(t, await hiveAggregates(f), expected);
+    await statesAsHive(t, f, 6, "the replaced files deleted");
     const after = await metricFiles(f);
     for (const [day, n] of after) t.true(n <= 2, `${day}: ${n} files after: ${out}`);
     // New loads after a compaction count too, and a second compaction merges them.
