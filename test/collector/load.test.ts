@@ -287,6 +287,28 @@ test("files on Apache Hive: the commit is a file of loads renamed into place, no
   );
 });
 
+test("files: Apache Hive is told of a partition once per run, Spark's Thrift Server at every load (it lists the files then)", async (t) => {
+  for (const [server, alters] of [
+    ["Apache Hive", 1],
+    ["Spark SQL", 3],
+  ] as const) {
+    const { fake, held, loader } = await heldLoader(t, server);
+    held.release();
+    for (const i of [0, 1, 2]) {
+      // One chain of loads: each starts where the one before ended.
+      const unit = unitOf(`g-${i}`);
+      const offsets = unit.offsets.map((o) => ({ ...o, from: 6 * i, next: 6 * (i + 1) }));
+      await loader.begin({ ...unit, offsets }).commit();
+    }
+    const registered = fake.statements.filter((s) => s.startsWith("ALTER TABLE "));
+    t.is(registered.length, alters, `${server}: ${registered.join("\n")}`);
+    t.regex(
+      registered[0] ?? "",
+      /metrics_batches ADD IF NOT EXISTS PARTITION \(day='2026-12-06'\)/,
+    );
+  }
+});
+
 test("files: an abandoned load (a rebalance) never commits; its marker stays for a later run", async (t) => {
   const { dir, fake, held, loader } = await heldLoader(t);
   const pending = loader.begin(unitOf("g-2"));
