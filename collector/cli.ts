@@ -14,6 +14,7 @@ import { createLogger, type Logger, type LogLevel } from "../lib/log.js";
 import { type LoadedCollectorConfig, loadCollectorConfig } from "./config/load.js";
 import { startDashboard } from "./dashboard/server.js";
 import { HiveStore } from "./hive/store.js";
+import { filesReader } from "./hive/warehouse-rows.js";
 import { acquireRunLock } from "./lock.js";
 import {
   compactPoint,
@@ -267,7 +268,8 @@ await runCli(
               await kafkaClientConfig(config.kafka, { retries: 2 }),
               logger,
             );
-            return formatStatus(await collectorStatus(config, store, kafka), Date.now());
+            const files = filesReader(config.hive, store);
+            return formatStatus(await collectorStatus(config, store, kafka, files), Date.now());
           }),
       )
       .command(
@@ -276,7 +278,10 @@ await runCli(
         (a) => withConfig(a),
         (argv) =>
           withStore(argv.config, async (config, store) =>
-            formatReport(await fleetReport(config, store, Date.now()), config.report),
+            formatReport(
+              await fleetReport(config, store, Date.now(), filesReader(config.hive, store)),
+              config.report,
+            ),
           ),
       )
       .command(

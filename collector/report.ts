@@ -10,6 +10,7 @@ import type { ResolvedCollectorConfig } from "./config/load.js";
 import type { ReportSettingsConfig } from "./config/schema.js";
 import type { HiveStore } from "./hive/store.js";
 import { NOT_A_COPY } from "./hive/tables.js";
+import type { WarehouseRows } from "./hive/warehouse-rows.js";
 import { formatAgo, formatDuration, formatTable } from "./table-format.js";
 
 export interface HostHealth {
@@ -83,15 +84,21 @@ export async function fleetReport(
   config: ResolvedCollectorConfig,
   store: HiveStore,
   now: number,
+  fromFiles?: Pick<WarehouseRows, "lastLoadAt">,
 ): Promise<FleetReport> {
   const thresholds = config.report;
   // One after the other: the store has one session, and its reconnect-and-retry would cut off
   // a statement running beside the one that failed.
   const signals = await store.query<SignalRow>(signalQuery(config, store.database, now));
   const gaps = await store.query<GapQueryRow>(gapQuery(config, store.database, now));
-  const loads = await store.query<{ last_load: number | null }>(
-    `SELECT MAX(loaded_at) AS last_load FROM ${store.database}.${store.specs.loads.name} WHERE ${NOT_A_COPY}`,
-  );
+  // From `loads`' files when the collector can read them: no Tez job.
+  const lastLoad = fromFiles
+    ? await fromFiles.lastLoadAt()
+    : (
+        await store.query<{ last_load: number | null }>(
+          `SELECT MAX(loaded_at) AS last_load FROM ${store.database}.${store.specs.loads.name} WHERE ${NOT_A_COPY}`,
+        )
+      ).rows[0]?.last_load;
 
   const gapsByHost = new Map<string, number>();
   for (const g of gaps.rows) gapsByHost.set(g.host, Number(g.host_gaps));
@@ -120,7 +127,6 @@ export async function fleetReport(
   }
   for (const health of hosts.values()) health.flags = hostFlags(health, thresholds, now);
 
-  const lastLoad = loads.rows[0]?.last_load;
   return {
     generatedAt: now,
     hosts: [...hosts.values()].sort((a, b) => compareText(a.host, b.host)),

@@ -21,7 +21,7 @@ import type { GapRow, OffsetRange, QuarantineRow, RawRow } from "./hive/encode.j
 import { type Loader, type LoadPoint, openLoader, type PendingLoad } from "./hive/load.js";
 import { HiveStore } from "./hive/store.js";
 import { warehouseFs } from "./hive/warehouse-fs.js";
-import { WarehouseRows } from "./hive/warehouse-rows.js";
+import { filesReader, type WarehouseRows } from "./hive/warehouse-rows.js";
 import { maintainAfterRun } from "./maintain.js";
 import { checkRecord, type RecordCheckOptions } from "./records.js";
 
@@ -132,15 +132,13 @@ export async function runCollector(
           ),
         ),
       );
-      const rows = fs === undefined ? undefined : new WarehouseRows(fs, config.hive, store);
-      const fromFiles = rows?.checks ? rows : undefined;
       const summary = await new CollectorRun(
         config,
         options,
         store,
         loader,
         kafka,
-        fromFiles,
+        filesReader(config.hive, store),
       ).run();
       if (summary.loads > 0) await maintainAfterRun(config, store, options.logger);
       return summary;

@@ -8,6 +8,7 @@ import { HostflowError, isHostflowError } from "../lib/errors.js";
 import type { ResolvedCollectorConfig } from "./config/load.js";
 import { type HiveStore, sqlString } from "./hive/store.js";
 import { NOT_A_COPY } from "./hive/tables.js";
+import type { WarehouseRows } from "./hive/warehouse-rows.js";
 import { formatAgo, formatTable, type TableRow } from "./table-format.js";
 
 export interface PartitionStatus {
@@ -28,14 +29,20 @@ interface Loaded {
   at: number;
 }
 
-/** One Hive statement and one Kafka metadata round per topic, side by side. */
+/**
+ * Where each partition was loaded to (one Hive statement, or `loads`' files read when the
+ * collector can: no Tez job) and one Kafka metadata round per topic, side by side.
+ */
 export async function collectorStatus(
   config: ResolvedCollectorConfig,
   store: HiveStore,
   kafka: Kafka,
+  fromFiles?: Pick<WarehouseRows, "loadedPartitions">,
 ): Promise<PartitionStatus[]> {
   const [loaded, offsets] = await Promise.all([
-    loadedPartitions(config, store),
+    fromFiles
+      ? fromFiles.loadedPartitions(config.kafka.group_id, config.kafka.topics)
+      : loadedPartitions(config, store),
     topicOffsets(config, kafka),
   ]);
   const rows: PartitionStatus[] = [];

@@ -274,7 +274,7 @@ export const DashboardSettings = Strict(
     cache_ttl: Duration({
       default: "1m",
       description:
-        "how long an answer from Hive is reused for every page that asks (Hive's data changes once per load: every minute at most with collectors every minute; the last minutes come from Kafka while live is on)",
+        "how long an answer from Hive is reused for every page that asks (Hive's data changes once per load: every minute at most with collectors every minute); while the live tail is live, the fleet's Hive part is kept for half live_window at least (the hosts heard from within live_window come from Kafka)",
     }),
     live: Type.Boolean({
       default: true,

@@ -14,6 +14,8 @@ import { createKafka, kafkaClientConfig } from "../../lib/kafka.js";
 import type { Logger } from "../../lib/log.js";
 import type { ResolvedCollectorConfig } from "../config/load.js";
 import { HiveStore } from "../hive/store.js";
+import { tableSpecs } from "../hive/tables.js";
+import { filesReader, type WarehouseRows } from "../hive/warehouse-rows.js";
 import { type FleetReport, fleetReport, type HostHealth, type RecentGap } from "../report.js";
 import { collectorStatus } from "../status.js";
 import { chartFieldsSql, type WindowRow } from "./fields.js";
@@ -196,8 +198,8 @@ export interface Answer<T> {
 }
 
 /**
- * The latest answer of `load`, for the live dashboard: once older than `ttlMs` it is renewed in
- * the background while the old one is still given out, and a failure is kept `ttlMs` too, so
+ * The latest answer of `load`, for the live dashboard: once older than `ttl` it is renewed in
+ * the background while the old one is still given out, and a failure is kept `ttl` too, so
  * that a Hive that is down is asked once per ttl rather than by every request. Only a caller
  * with nothing to show yet waits for a load, and at most `firstWaitMs`.
  */
@@ -207,7 +209,8 @@ export class Refreshing<T> {
   #pending: Promise<void> | undefined;
 
   constructor(
-    private readonly ttlMs: number,
+    /** How long an answer is kept: a number of ms, or asked anew at each get. */
+    private readonly ttl: number | (() => number),
     private readonly load: () => Promise<T>,
     private readonly firstWaitMs: number,
     private readonly now: () => number = Date.now,
@@ -215,8 +218,9 @@ export class Refreshing<T> {
 
   async get(): Promise<Answer<T>> {
     const now = this.now();
-    const fresh = this.#value !== undefined && now - this.#value.at < this.ttlMs;
-    const failedLately = this.#error !== undefined && now - this.#error.at < this.ttlMs;
+    const ttl = typeof this.ttl === "number" ? this.ttl : this.ttl();
+    const fresh = this.#value !== undefined && now - this.#value.at < ttl;
+    const failedLately = this.#error !== undefined && now - this.#error.at < ttl;
     if (!fresh && !failedLately) this.#renew();
     if (this.#value === undefined && this.#error === undefined && this.#pending !== undefined) {
       let timer: NodeJS.Timeout | undefined;
@@ -288,6 +292,8 @@ export class DashboardData {
   readonly #loadedStatus: Refreshing<LoadedStatus>;
   readonly #loadedSeries = new Map<string, Refreshing<LoadedSeries>>();
   #merged: { at: number; view: Promise<FleetView> } | undefined;
+  /** `loads`' files, when readable: the lag and the last load without a Tez job. */
+  readonly #files: WarehouseRows | undefined;
   /** Statements sent to Hive: what the cache saves is visible in tests and /health. */
   hiveCalls = 0;
 
@@ -299,8 +305,19 @@ export class DashboardData {
     const ttl = config.dashboard.cache_ttl;
     this.#cache = new TtlCache(ttl);
     this.#live = live;
+    this.#files = filesReader(config.hive, {
+      database: config.hive.database,
+      specs: tableSpecs(config.hive.tables),
+    });
+    // While the tail is live, every host heard from within live_window is on the page from
+    // Kafka: Hive's fleet adds the hosts silent for longer, and the gaps, and is asked every
+    // half live_window at most (its queries scan the day's metrics: Tez jobs that took most of
+    // HiveServer2's CPU in the fleet bench).
+    const liveWindow = config.dashboard.live_window;
+    const fleetTtl = () =>
+      live?.status(Date.now()).state === "live" ? Math.max(ttl, liveWindow / 2) : ttl;
     this.#loadedFleet = new Refreshing(
-      ttl,
+      fleetTtl,
       () => this.#hive((s) => this.#fleetReport(s)),
       FIRST_HIVE_WAIT_MS,
     );
@@ -399,8 +416,8 @@ export class DashboardData {
   }
 
   async #fleetReport(store: HiveStore): Promise<FleetReport> {
-    const report = await fleetReport(this.config, store, Date.now());
-    this.hiveCalls += 3;
+    const report = await fleetReport(this.config, store, Date.now(), this.#files);
+    this.hiveCalls += this.#files ? 2 : 3;
     return report;
   }
 
@@ -473,8 +490,8 @@ export class DashboardData {
       );
       const kafka = await this.#kafka;
       const partitions = await this.#hive((store) => {
-        this.hiveCalls++;
-        return collectorStatus(this.config, store, kafka);
+        if (!this.#files) this.hiveCalls++;
+        return collectorStatus(this.config, store, kafka, this.#files);
       });
       const lag = partitions.reduce((sum, p) => sum + Math.max(0, p.lag), 0);
       return { lag, kafkaError: undefined, partitions: partitions.length };

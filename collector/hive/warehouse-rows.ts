@@ -13,10 +13,17 @@ import { decodeHoles } from "./encode.js";
 import { parquetRows, parquetTextRows } from "./parquet-rows.js";
 import type { HiveStore } from "./store.js";
 import { tableLocation } from "./tables.js";
-import { fsPath, type WarehouseFs } from "./warehouse-fs.js";
+import { fsPath, type WarehouseFs, warehouseFs } from "./warehouse-fs.js";
 
-/** What a run reads of `loads`: where each partition was loaded to, and which loads count. */
-const LOADS_COLUMNS = ["group_id", "topic", "kafka_partition", "next_offset", "load_id"];
+/** What is read of `loads`: where each partition was loaded to, which loads count, and when. */
+const LOADS_COLUMNS = [
+  "group_id",
+  "topic",
+  "kafka_partition",
+  "next_offset",
+  "load_id",
+  "loaded_at",
+];
 const STREAMS_COLUMNS = [
   "agent_id",
   "stream",
@@ -37,6 +44,19 @@ export type LoadsRead = <T>(
   read: () => Promise<T>,
   seen: (result: T) => number,
 ) => Promise<T>;
+
+/**
+ * A reader of the warehouse's files, when this process can read them (a `file://` warehouse or
+ * WebHDFS) and they are Parquet; otherwise undefined, and Hive is asked.
+ */
+export function filesReader(
+  settings: ResolvedHiveSettings,
+  store: Pick<HiveStore, "database" | "specs">,
+): WarehouseRows | undefined {
+  const fs = warehouseFs(settings);
+  const rows = fs === undefined ? undefined : new WarehouseRows(fs, settings, store);
+  return rows?.checks ? rows : undefined;
+}
 
 export class WarehouseRows {
   /** Rows of each file read so far, by path and length (a file is never rewritten in place). */
@@ -85,14 +105,60 @@ export class WarehouseRows {
    * The next offset to load per `topic:partition` of `groupId`: the largest next_offset of its
    * rows in `loads`' files, read here, as Hive would read them, without asking Hive (a Tez job
    * that waited behind other queries for up to 50 s at a run's start in the fleet bench, and
-   * whose answer had to be checked against these files anyway). Each file is read once per run
-   * (this object): a file is never rewritten in place. A file deleted meanwhile (a compaction's rewrite of `loads`,
-   * whose new file holds its rows and was written first) starts the read over.
+   * whose answer had to be checked against these files anyway).
    */
   async loadedOffsets(groupId: string): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const [group, topic, partition, next] of await this.loadsSnapshot()) {
+      if (group !== groupId || Number(partition) < 0) continue;
+      const key = `${topic}:${partition}`;
+      out.set(key, Math.max(out.get(key) ?? 0, Number(next)));
+    }
+    return out;
+  }
+
+  /**
+   * Per `topic:partition` of `groupId` in `topics`: the next offset to load and when the last
+   * load of it committed, a compaction's copies left out (collector/status.ts asks Hive the
+   * same).
+   */
+  async loadedPartitions(
+    groupId: string,
+    topics: readonly string[],
+  ): Promise<Map<string, { next: number; at: number }>> {
+    const out = new Map<string, { next: number; at: number }>();
+    for (const [group, topic, partition, next, loadId, at] of await this.loadsSnapshot()) {
+      if (group !== groupId || Number(partition) < 0 || !topics.includes(topic ?? "")) continue;
+      if (isCopy(loadId)) continue;
+      const key = `${topic}:${partition}`;
+      const seen = out.get(key);
+      out.set(key, {
+        next: Math.max(seen?.next ?? 0, Number(next)),
+        at: Math.max(seen?.at ?? 0, Number(at)),
+      });
+    }
+    return out;
+  }
+
+  /** When the last load (of any group) committed, a compaction's copies left out. */
+  async lastLoadAt(): Promise<number | undefined> {
+    let last: number | undefined;
+    for (const row of await this.loadsSnapshot()) {
+      if (!isCopy(row[4])) last = Math.max(last ?? 0, Number(row[5]));
+    }
+    return last;
+  }
+
+  /**
+   * Every row of `loads`' files now (LOADS_COLUMNS). Each file is read once by this object: a
+   * file is never rewritten in place; what it kept of files gone since is forgotten. A file
+   * deleted meanwhile (a compaction's rewrite of `loads`, whose new file holds its rows and was
+   * written first) starts the read over.
+   */
+  private async loadsSnapshot(): Promise<TextRows> {
     for (let round = 1; ; round++) {
       const before = await this.loadsEntries();
-      const out = new Map<string, number>();
+      const out: TextRows = [];
       let vanished = false;
       for (const e of before) {
         const rows = await this.rowsOf(this.loadsLocation, e, LOADS_COLUMNS);
@@ -100,24 +166,31 @@ export class WarehouseRows {
           vanished = true;
           break;
         }
-        for (const [group, topic, partition, next] of rows) {
-          if (group !== groupId || Number(partition) < 0) continue;
-          const key = `${topic}:${partition}`;
-          out.set(key, Math.max(out.get(key) ?? 0, Number(next)));
-        }
+        out.push(...rows);
       }
       if (!vanished) {
-        const after = new Set((await this.loadsEntries()).map((e) => e.name));
-        vanished = before.some((e) => !after.has(e.name));
+        const after = await this.loadsEntries();
+        const names = new Set(after.map((e) => e.name));
+        vanished = before.some((e) => !names.has(e.name));
+        this.forget(this.loadsLocation, after);
       }
       if (!vanished) return out;
       if (round >= 5) {
         throw new HostflowError(
           "HF_WAREHOUSE",
-          `the files of ${this.store.database}.${this.store.specs.loads.name} (${this.loadsLocation}) kept changing while the run read where each partition was loaded to; the next run reads them again`,
+          `the files of ${this.store.database}.${this.store.specs.loads.name} (${this.loadsLocation}) kept changing while they were read; the next run reads them again`,
           { retriable: true },
         );
       }
+    }
+  }
+
+  /** Forgets what was read of files in `dir` that are no longer among `entries`. */
+  private forget(dir: string, entries: readonly { name: string; length: number }[]): void {
+    const kept = new Set(entries.map((e) => `${dir}/${e.name}@${e.length}`));
+    for (const key of this.textRows.keys()) {
+      if (key.startsWith(`${dir}/`) && !key.slice(dir.length + 1).includes("/") && !kept.has(key))
+        this.textRows.delete(key);
     }
   }
 
@@ -164,15 +237,11 @@ export class WarehouseRows {
     };
     if (!(await readAll(await this.streamsFiles(since)))) return undefined;
     const first = new Map<string, string>();
-    for (const e of await this.loadsEntries()) {
-      const rows = await this.rowsOf(this.loadsLocation, e, LOADS_COLUMNS);
-      if (rows === undefined) return undefined;
-      for (const row of rows) {
-        const id = row[4] ?? "";
-        const load = id.split("#")[0] as string;
-        const seen = first.get(load);
-        if (seen === undefined || id < seen) first.set(load, id);
-      }
+    for (const row of await this.loadsSnapshot()) {
+      const id = row[4] ?? "";
+      const load = id.split("#")[0] as string;
+      const seen = first.get(load);
+      if (seen === undefined || id < seen) first.set(load, id);
     }
     if (!(await readAll(await this.streamsFiles(since)))) return undefined;
     const counted = new Set(first.values());
@@ -270,6 +339,11 @@ export class WarehouseRows {
       return result;
     };
   }
+}
+
+/** Whether a row of `loads` is a compaction's copy (`<load>#0…`; tables.ts, NOT_A_COPY). */
+function isCopy(loadId: string | null | undefined): boolean {
+  return (loadId?.split("#")[1] ?? "").startsWith("0");
 }
 
 /** Whether a `streams` row is later than another: updated_at, then max_seq. */

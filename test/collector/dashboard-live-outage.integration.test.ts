@@ -9,25 +9,11 @@ import { createTopic } from "../helpers/kafka.js";
 import { uniqueName } from "../helpers/names.js";
 import { freePort } from "../helpers/ports.js";
 import { privateKafka } from "../helpers/private-kafka.js";
+import { waitFor } from "../helpers/wait.js";
 
 interface LiveAnswer {
   status: LiveStatus;
   hosts: Array<{ host: string; lastSeen: number; receivedAt: number }>;
-}
-
-/** Polls `check` every 200 ms until it gives a value; fails with `what` after `timeoutMs`. */
-async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 test("a broker outage mid-stream: the tail says down, keeps what it read, and goes on after it without reading twice", async (t) => {

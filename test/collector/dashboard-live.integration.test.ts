@@ -16,6 +16,7 @@ import {
   type TestRecord,
 } from "../helpers/collector.js";
 import { freePort } from "../helpers/ports.js";
+import { waitFor } from "../helpers/wait.js";
 
 const MINUTE = 60_000;
 /** The aim of issue 14: a sample visible through the API within p95 ≤ 10 s of its timestamp. */
@@ -57,29 +58,6 @@ const cleanUps: Array<() => unknown> = [];
 const hookContext = {
   teardown: (f: () => unknown) => cleanUps.push(f),
 } as unknown as ExecutionContext;
-
-/** Polls `check` every 100 ms until it gives a value; fails with `what` after `timeoutMs`. */
-async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `${what}: not within ${timeoutMs / 1000} s${last ? ` (last error: ${String(last)})` : ""}`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const get = async <T>(base: string, path: string): Promise<{ status: number; body: T }> => {
   const response = await fetch(new URL(path, base));

@@ -92,3 +92,26 @@ test("a file that is there but not Parquet stops the run with an error naming it
   t.true(isHostflowError(error), String(error));
   t.regex(error?.message ?? "", /broken/);
 });
+
+test("status and report from the same files: per partition the next offset and the last load, and the last load of all; a compaction's copies left out", async (t) => {
+  const f = await fixture(t);
+  // A compaction's copy of run 0's rows: committed later, but not a load.
+  const copy = runRows(0).map((r) => ({
+    ...r,
+    load_id: r.load_id.replace("#1", "#0c"),
+    loaded_at: 99_999,
+  }));
+  await writeFile(path.join(f.loadsDir, "copy"), loadsParquet(copy));
+  const last = { next: 100 * RUNS, at: 1000 * (RUNS - 1) };
+  t.deepEqual(
+    await f.rows.loadedPartitions("g", ["t"]),
+    new Map([
+      ["t:0", last],
+      ["t:1", last],
+      ["t:2", last],
+    ]),
+  );
+  t.deepEqual(await f.rows.loadedPartitions("g", ["another topic"]), new Map());
+  // Group "other" loaded last (run 9): the report's last load is of any group.
+  t.is(await f.rows.lastLoadAt(), 9_000);
+});
