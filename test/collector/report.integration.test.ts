@@ -7,6 +7,7 @@ import {
 import type { LoadUnit } from "../../collector/hive/encode.js";
 import { loadNow, openLoader } from "../../collector/hive/load.js";
 import { HiveStore } from "../../collector/hive/store.js";
+import { filesReader } from "../../collector/hive/warehouse-rows.js";
 import { fleetReport, formatReport, type HostHealth } from "../../collector/report.js";
 import { collectorStatus, formatStatus } from "../../collector/status.js";
 import { endpointsFromEnv } from "../../lib/endpoints.js";
@@ -201,6 +202,9 @@ test("fleetReport flags hot, full, silent and gappy hosts from the latest 1-minu
   );
 
   const report = await fleetReport(config, store, now);
+  // The last load from loads' files where the warehouse is readable: Hive's answer.
+  const files = filesReader(config.hive, store);
+  if (files) t.is(await files.lastLoadAt(), report.lastLoadAt);
   const byHost = new Map(report.hosts.map((h) => [h.host, h]));
   const host = (name: string): HostHealth => {
     const h = byHost.get(name);
@@ -341,6 +345,10 @@ test("collectorStatus: lag per partition from Kafka's end offsets and the loads 
     { topic, partition: 0, endOffset: 3, loadedOffset: 2, lag: 1, lastLoadAt: loadedAt },
     { topic, partition: 1, endOffset: 4, loadedOffset: undefined, lag: 4, lastLoadAt: undefined },
   ]);
+  // Read from loads' files (the CLI and the dashboard, where the warehouse is readable): the same.
+  const files = filesReader(config.hive, store);
+  if (process.env.WEBHDFS_URL) t.truthy(files, "the local stack's warehouse is readable");
+  if (files) t.deepEqual(await collectorStatus(config, store, kafka, files), rows);
 
   const text = formatStatus(rows, loadedAt + 3 * MINUTE);
   t.log(text);
