@@ -38,6 +38,17 @@ const SESSION_SETTINGS = [
 ];
 
 /** The collector's view of Hive: its tables, the offsets they hold, and loads into them. */
+/** A row of `streams` as the runs read it (its load_id aside). */
+export type StreamsRow = {
+  agent_id: string;
+  stream: string;
+  host: string;
+  max_seq: number;
+  holes: string;
+  last_ts: number;
+  updated_at: number;
+};
+
 export class HiveStore {
   readonly specs: TableSpecs;
   private client: HiveClient | undefined;
@@ -185,15 +196,7 @@ export class HiveStore {
   async streamStates(days: number, now: number): Promise<StreamState[]> {
     const since = new Date(now - days * 86_400_000).toISOString().slice(0, 10);
     const s = this.specs.streams.name;
-    const { rows } = await this.query<{
-      agent_id: string;
-      stream: string;
-      host: string;
-      max_seq: number;
-      holes: string;
-      last_ts: number;
-      updated_at: number;
-    }>(
+    const { rows } = await this.query<StreamsRow>(
       `SELECT agent_id, stream, host, max_seq, holes, last_ts, updated_at FROM (` +
         `SELECT b.*, ROW_NUMBER() OVER (PARTITION BY b.agent_id, b.stream ORDER BY b.updated_at DESC, b.max_seq DESC) AS rn ` +
         `FROM ${this.database}.${s} b LEFT SEMI JOIN ${committedLoads(this.database, this.specs.loads.name)} l ON (b.load_id = l.load_id) ` +

@@ -15,7 +15,7 @@ import { tableSpecs } from "../../collector/hive/tables.js";
 import { LocalWarehouse, type WarehouseFs } from "../../collector/hive/warehouse-fs.js";
 import { WarehouseRows } from "../../collector/hive/warehouse-rows.js";
 import { isHostflowError } from "../../lib/errors.js";
-import { type LoadRow, loadsParquet, runRows } from "../helpers/loads.js";
+import { hookedWarehouse, type LoadRow, loadsParquet, runRows } from "../helpers/loads.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const { config } = loadCollectorConfig(path.join(root, "conf/collector.yaml"), {});
@@ -27,7 +27,7 @@ const RUNS = 4;
  */
 async function fixture(
   t: { teardown: (fn: () => Promise<void>) => void },
-  fs: (local: WarehouseFs, loadsDir: string) => WarehouseFs = (local) => local,
+  hooks: (loadsDir: string) => Partial<WarehouseFs> = () => ({}),
 ) {
   const dir = await mkdtemp(path.join(os.tmpdir(), "hf-offsets-"));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -44,7 +44,7 @@ async function fixture(
   await writeFile(path.join(loadsDir, "state"), loadsParquet([stateOnly]));
   // Hidden: a file being written, or an INSERT's staging.
   await writeFile(path.join(loadsDir, "_tmp.run_9"), loadsParquet(runRows(50)));
-  const rows = new WarehouseRows(fs(new LocalWarehouse(), loadsDir), hive, {
+  const rows = new WarehouseRows(hookedWarehouse(hooks(loadsDir)), hive, {
     database: hive.database,
     specs,
   });
@@ -65,11 +65,7 @@ test("each partition of the group starts where its files of loads end; other gro
 
 test("a file deleted during the read (a compaction's rewrite, its new file written first) starts the read over", async (t) => {
   let deleted = false;
-  const f = await fixture(t, (local, loadsDir) => ({
-    ...local,
-    description: local.description,
-    user: local.user,
-    list: (p) => local.list(p),
+  const f = await fixture(t, (loadsDir) => ({
     readRange: async (p, offset, length) => {
       if (!deleted && p.endsWith("/run_3")) {
         // The rewrite: every run's rows in one new file, then the old files go.
@@ -78,7 +74,7 @@ test("a file deleted during the read (a compaction's rewrite, its new file writt
         await writeFile(path.join(loadsDir, "000000_0"), loadsParquet(all));
         for (let i = 0; i < RUNS; i++) await unlink(path.join(loadsDir, `run_${i}`));
       }
-      return local.readRange(p, offset, length);
+      return new LocalWarehouse().readRange(p, offset, length);
     },
   }));
   t.deepEqual(await f.rows.loadedOffsets("g"), WHOLE);

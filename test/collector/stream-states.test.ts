@@ -15,7 +15,13 @@ import { tableSpecs } from "../../collector/hive/tables.js";
 import { LocalWarehouse, type WarehouseFs } from "../../collector/hive/warehouse-fs.js";
 import { WarehouseRows } from "../../collector/hive/warehouse-rows.js";
 import { isHostflowError } from "../../lib/errors.js";
-import { loadsParquet, runRows, type StreamRow, streamsParquet } from "../helpers/loads.js";
+import {
+  hookedWarehouse,
+  loadsParquet,
+  runRows,
+  type StreamRow,
+  streamsParquet,
+} from "../helpers/loads.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const { config } = loadCollectorConfig(path.join(root, "conf/collector.yaml"), {});
@@ -63,8 +69,7 @@ const sorted = (states: StreamState[]) =>
  */
 async function fixture(
   t: { teardown: (fn: () => Promise<void>) => void },
-  fs: (local: WarehouseFs, dirs: { loads: string; streams: string }) => WarehouseFs = (local) =>
-    local,
+  hooks: (dirs: { loads: string; streams: string }) => Partial<WarehouseFs> = () => ({}),
 ) {
   const dir = await mkdtemp(path.join(os.tmpdir(), "hf-states-"));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -99,7 +104,7 @@ async function fixture(
     path.join(streams, TODAY, "_tmp.l0.parquet"),
     streamsParquet([row("a", "x", 500, 999, "l0-0#1")]),
   );
-  const rows = new WarehouseRows(fs(new LocalWarehouse(), { loads, streams }), hive, {
+  const rows = new WarehouseRows(hookedWarehouse(hooks({ loads, streams })), hive, {
     database: hive.database,
     specs,
   });
@@ -144,19 +149,15 @@ async function compact(f: { loads: string; streams: string }) {
 
 test("a compaction between reading streams' files and loads' files: its copy is read, not lost", async (t) => {
   let compacted = false;
-  const f = await fixture(t, (local, dirs) => ({
-    ...local,
-    description: local.description,
-    user: local.user,
+  const f = await fixture(t, (dirs) => ({
     list: async (p) => {
       // The first listing of loads comes after streams' files were read: compact now.
       if (!compacted && p === dirs.loads) {
         compacted = true;
         await compact(dirs);
       }
-      return local.list(p);
+      return new LocalWarehouse().list(p);
     },
-    readRange: (p, offset, length) => local.readRange(p, offset, length),
   }));
   const expected = EXPECTED(f);
   t.deepEqual(sorted(await f.rows.streamStates(7, NOW)), expected);
@@ -165,17 +166,13 @@ test("a compaction between reading streams' files and loads' files: its copy is 
 
 test("a file deleted before it is read (a compaction's, its copy counting already) starts the read over", async (t) => {
   let compacted = false;
-  const f = await fixture(t, (local, dirs) => ({
-    ...local,
-    description: local.description,
-    user: local.user,
-    list: (p) => local.list(p),
+  const f = await fixture(t, (dirs) => ({
     readRange: async (p, offset, length) => {
       if (!compacted && p.endsWith("/l1.parquet")) {
         compacted = true;
         await compact(dirs);
       }
-      return local.readRange(p, offset, length);
+      return new LocalWarehouse().readRange(p, offset, length);
     },
   }));
   const expected = EXPECTED(f);

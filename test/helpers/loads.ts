@@ -3,6 +3,8 @@
  * types, as Hive writes them.
  */
 import { parquetWriteBuffer } from "hyparquet-writer";
+import type { StreamsRow } from "../../collector/hive/store.js";
+import { LocalWarehouse, type WarehouseFs } from "../../collector/hive/warehouse-fs.js";
 
 /** Rows of one run's loads (one per Kafka partition 0..2). */
 export const ROWS_PER_RUN = 3;
@@ -75,16 +77,7 @@ export function runRows(i: number): LoadRow[] {
 }
 
 /** One row of `streams` as the loads write it. */
-export interface StreamRow {
-  agent_id: string;
-  stream: string;
-  host: string;
-  max_seq: number;
-  holes: string;
-  last_ts: number;
-  updated_at: number;
-  load_id: string;
-}
+export type StreamRow = StreamsRow & { load_id: string };
 
 const STREAMS_COLUMNS = [
   ["agent_id", "STRING"],
@@ -100,4 +93,24 @@ const STREAMS_COLUMNS = [
 /** A Parquet file of `streams` rows, with its columns and types. */
 export function streamsParquet(rows: StreamRow[]): Uint8Array {
   return parquetOf(STREAMS_COLUMNS, rows);
+}
+
+/** The local warehouse with some of its calls replaced (a test's hook into a read). */
+export function hookedWarehouse(hooks: Partial<WarehouseFs>): WarehouseFs {
+  const local = new LocalWarehouse();
+  return {
+    description: local.description,
+    user: local.user,
+    list: (p) => local.list(p),
+    mkdirs: (p) => local.mkdirs(p),
+    read: (p) => local.read(p),
+    write: (p, data) => local.write(p, data),
+    rename: (a, b) => local.rename(a, b),
+    claim: (a, b) => local.claim(a, b),
+    readIfAny: (p) => local.readIfAny(p),
+    readRange: (p, offset, length) => local.readRange(p, offset, length),
+    delete: (p) => local.delete(p),
+    touch: (p, ms) => local.touch(p, ms),
+    ...hooks,
+  };
 }

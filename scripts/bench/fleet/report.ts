@@ -560,7 +560,7 @@ export function report(r: Results): {
     )
     .join("; ");
 
-  const setup = `${o.agents} agents × ${int(o.hosts / o.agents)} simulated hosts (${int(o.hosts)}) every ${o.intervalS} s${o.agentNice === 0 ? "" : ` (nice ${o.agentNice})`}, ${o.collectors} collectors (\`run --schedule "${o.schedule}"\`, run.max_duration ${o.maxDuration}) in one group, ${o.partitions} partitions (replication 3, min.insync.replicas 2), ${o.minutes} min`;
+  const setup = `${o.agents} agents × ${int(o.hosts / o.agents)} simulated hosts (${int(o.hosts)}) every ${o.intervalS} s (node with the JIT${o.agentNice === 0 ? "" : `, nice ${o.agentNice}`}), ${o.collectors} collectors (\`run --schedule "${o.schedule}"\`, run.max_duration ${o.maxDuration}) in one group, ${o.partitions} partitions (replication 3, min.insync.replicas 2), ${o.minutes} min`;
   const faults = [
     o.brokerDownS === undefined
       ? "no broker kill"
