@@ -6,16 +6,15 @@
  *     [--broker-down 60] [--no-broker-kill] [--no-collector-kill] [--poll 2] [--loads-via files]
  *     [--view-hosts 20]
  *     [--view-poll 120] [--dashboard-poll 2] [--dashboard-force] [--drain-timeout 600]
- *     [--agent-nice -10]
+ *     [--agent-nice 0] [--agent-jit]
  *     [--no-build] [--no-record] [--keep]
  *
  * A three-broker Kafka (replication 3, min.insync.replicas 2), HDFS and Apache Hive 4 from the
  * local stack (HOSTFLOW_STACK_DIR, HOSTFLOW_STACK_PORTS; started here when not running, and
  * stopped again); --agents agents as the package installs them (the bundle, run as its #! line
  * says; the shipped flow file channel → kafka sink with the synthetic source simulating
- * --hosts/--agents hosts each in real time, at nice --agent-nice and with the JIT (not the #!
- * line's --lite-mode): on a real fleet the hosts' CPU is their own, and the bench must offer
- * the load it says); --collectors collectors in one consumer group, each
+ * --hosts/--agents hosts each in real time; --agent-nice and --agent-jit give them priority
+ * and the JIT: on a real fleet the hosts' CPU is their own); --collectors collectors in one consumer group, each
  * its own process (`hostflow-collector run --schedule`, its own lock file, as on separate hosts);
  * the dashboard. For --minutes: one broker SIGKILLed at 30 % and started again --broker-down
  * seconds later; at 60 %, the last collector SIGKILLed during a run and started again 5 s later.
@@ -93,11 +92,14 @@ const { values: args } = parseArgs({
     // poll by the end, half of HiveServer2's time, which then held the collectors back.
     "view-poll": { type: "string", default: "120" },
     "dashboard-poll": { type: "string", default: "2" },
-    // The simulated hosts' CPU is theirs on a real fleet. Here the agents share two cores with
-    // what they feed; at the same priority, collectors that no longer waited on Hive took their
-    // CPU, and the agents sent 3,400 records/s instead of 9,000, late. They run without the
-    // bundle's --lite-mode too (below).
-    "agent-nice": { type: "string", default: "-10" },
+    // The simulated hosts' CPU is theirs on a real fleet; here the agents share two cores with
+    // what they feed. Two knobs for that, off by default (the shipped agent, as earlier runs):
+    // at the same priority, collectors that no longer waited on Hive took the agents' CPU and
+    // they sent 3,400 records/s instead of 9,000; at nice -10 in lite mode they took 1.1 cores
+    // and starved the collectors; at nice -10 with the JIT (--agent-jit) the brokers took a
+    // core and the collectors still starved (BENCHMARKS.md, 2026-12-08).
+    "agent-nice": { type: "string", default: "0" },
+    "agent-jit": { type: "boolean", default: false },
     "dashboard-force": { type: "boolean", default: false },
     "drain-timeout": { type: "string", default: "600" },
     "no-build": { type: "boolean", default: false },
@@ -440,19 +442,12 @@ async function main(): Promise<Results> {
           }),
         );
         const agent = { spec, dir, warnings: 0, process: undefined as unknown as Managed };
-        // nice execs node: the pid, and so /proc's figures, are the agent's. Not the bundle's #!
-        // flags (--lite-mode, no JIT: an installed agent's idle cost): each process here stands
-        // for 2,500 hosts, and in lite mode the four took 1.1 cores to keep up.
-        const argv = [
-          "nice",
-          "-n",
-          String(AGENT_NICE),
-          process.execPath,
-          AGENT_BIN,
-          "run",
-          "-c",
-          file,
-        ];
+        // nice execs the agent: the pid, and so /proc's figures, are the agent's. With
+        // --agent-jit, node without the bundle's #! flags (--lite-mode: an installed agent's idle
+        // cost; each process here stands for 2,500 hosts, and in lite mode the four took 1.1
+        // cores to keep up at nice -10).
+        const bin = args["agent-jit"] ? [process.execPath, AGENT_BIN] : [AGENT_BIN];
+        const argv = ["nice", "-n", String(AGENT_NICE), ...bin, "run", "-c", file];
         agent.process = await startProcess(`agent-${spec.index}`, argv, {
           env,
           log: log(`agent-${spec.index}`),
@@ -806,6 +801,7 @@ async function main(): Promise<Results> {
         schedule: args.schedule,
         maxDuration: args["max-duration"],
         agentNice: AGENT_NICE,
+        agentJit: args["agent-jit"],
         pollS: POLL_S,
         loadsVia: LOADS_VIA,
         viewPollS: VIEW_POLL_S,

@@ -33,6 +33,15 @@ export interface CollectorRunLine {
   line: string;
 }
 
+/** How the agents ran when not as installed: nice, and the JIT. */
+function agentSetup(o: { agentNice: number; agentJit: boolean }): string {
+  const how = [
+    ...(o.agentJit ? ["node with the JIT"] : []),
+    ...(o.agentNice !== 0 ? [`nice ${o.agentNice}`] : []),
+  ];
+  return how.length > 0 ? ` (${how.join(", ")})` : "";
+}
+
 export interface Results {
   options: {
     minutes: number;
@@ -45,6 +54,8 @@ export interface Results {
     maxDuration: string;
     /** The agents' nice value (they simulate hosts whose CPU is their own on a real fleet). */
     agentNice: number;
+    /** Node with the JIT instead of the bundle's #! flags (--lite-mode). */
+    agentJit: boolean;
     pollS: number;
     /** How `loads` was polled: its files through WebHDFS, or HiveServer2. */
     loadsVia: "files" | "hive";
@@ -560,7 +571,7 @@ export function report(r: Results): {
     )
     .join("; ");
 
-  const setup = `${o.agents} agents × ${int(o.hosts / o.agents)} simulated hosts (${int(o.hosts)}) every ${o.intervalS} s (node with the JIT${o.agentNice === 0 ? "" : `, nice ${o.agentNice}`}), ${o.collectors} collectors (\`run --schedule "${o.schedule}"\`, run.max_duration ${o.maxDuration}) in one group, ${o.partitions} partitions (replication 3, min.insync.replicas 2), ${o.minutes} min`;
+  const setup = `${o.agents} agents × ${int(o.hosts / o.agents)} simulated hosts (${int(o.hosts)}) every ${o.intervalS} s${agentSetup(o)}, ${o.collectors} collectors (\`run --schedule "${o.schedule}"\`, run.max_duration ${o.maxDuration}) in one group, ${o.partitions} partitions (replication 3, min.insync.replicas 2), ${o.minutes} min`;
   const faults = [
     o.brokerDownS === undefined
       ? "no broker kill"
