@@ -166,7 +166,8 @@ export class WarehouseRows {
           vanished = true;
           break;
         }
-        out.push(...rows);
+        // Not push(...rows): a compacted file's rows would overflow the call's arguments.
+        for (const row of rows) out.push(row);
       }
       if (!vanished) {
         const after = await this.loadsEntries();
