@@ -11,6 +11,7 @@ import type { HiveStore } from "../../collector/hive/store.js";
 import { tableSpecs } from "../../collector/hive/tables.js";
 import { LocalWarehouse, type WarehouseFs } from "../../collector/hive/warehouse-fs.js";
 import { HostflowError, isHostflowError } from "../../lib/errors.js";
+import { hookedWarehouse } from "../helpers/loads.js";
 
 const settings = (hive: string) =>
   loadCollectorConfigText(
@@ -188,25 +189,14 @@ function heldWarehouse() {
     release = resolve;
   });
   let writes = 0;
-  const fs: WarehouseFs = {
-    description: local.description,
-    user: local.user,
-    list: (p) => local.list(p),
-    mkdirs: (p) => local.mkdirs(p),
-    read: (p) => local.read(p),
-    rename: (a, b) => local.rename(a, b),
-    claim: (a, b) => local.claim(a, b),
-    readIfAny: (p) => local.readIfAny(p),
-    readRange: (p, offset, length) => local.readRange(p, offset, length),
-    delete: (p) => local.delete(p),
-    touch: (p, ms) => local.touch(p, ms),
+  const fs = hookedWarehouse({
     write: async (p, data) => {
       writes += 1;
       // The probe at the start passes; a load's writes wait.
       if (!p.includes("probe-")) await gate;
       return local.write(p, data);
     },
-  };
+  });
   return { fs, release, writes: () => writes };
 }
 
