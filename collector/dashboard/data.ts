@@ -201,12 +201,15 @@ export interface Answer<T> {
  * The latest answer of `load`, for the live dashboard: once older than `ttl` it is renewed in
  * the background while the old one is still given out, and a failure is kept `ttl` too, so
  * that a Hive that is down is asked once per ttl rather than by every request. Only a caller
- * with nothing to show yet waits for a load, and at most `firstWaitMs`.
+ * with nothing to show yet waits for a load, and at most `firstWaitMs` from the first load's
+ * start: in all, not per caller.
  */
 export class Refreshing<T> {
   #value: { at: number; value: T } | undefined;
   #error: { at: number; error: unknown } | undefined;
   #pending: Promise<void> | undefined;
+  /** When the first load began (this.now()): callers wait firstWaitMs from then, in all. */
+  #firstSince: number | undefined;
 
   constructor(
     /** How long an answer is kept: a number of ms, or asked anew at each get. */
@@ -222,15 +225,22 @@ export class Refreshing<T> {
     const fresh = this.#value !== undefined && now - this.#value.at < ttl;
     const failedLately = this.#error !== undefined && now - this.#error.at < ttl;
     if (!fresh && !failedLately) this.#renew();
-    if (this.#value === undefined && this.#error === undefined && this.#pending !== undefined) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        this.#pending,
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, this.firstWaitMs);
-        }),
-      ]);
-      clearTimeout(timer);
+    const pending = this.#pending;
+    if (this.#value === undefined && this.#error === undefined && pending !== undefined) {
+      // Measured from the first load's start: once a page was kept waiting firstWaitMs, later
+      // requests answer at once with what there is (the live part), not 10 s each.
+      this.#firstSince ??= now;
+      const left = this.firstWaitMs - (now - this.#firstSince);
+      if (left > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          pending,
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, left);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
     }
     const answer: Answer<T> = {};
     if (this.#value !== undefined) {
