@@ -268,8 +268,8 @@ await runCli(
               await kafkaClientConfig(config.kafka, { retries: 2 }),
               logger,
             );
-            const files = filesReader(config.hive, store);
-            return formatStatus(await collectorStatus(config, store, kafka, files), Date.now());
+            const from = filesReader(config.hive, store) ?? store;
+            return formatStatus(await collectorStatus(config, from, kafka), Date.now());
           }),
       )
       .command(

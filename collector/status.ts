@@ -30,19 +30,18 @@ interface Loaded {
 }
 
 /**
- * Where each partition was loaded to (one Hive statement, or `loads`' files read when the
- * collector can: no Tez job) and one Kafka metadata round per topic, side by side.
+ * Where each partition was loaded to (one Hive statement, or `loads`' files when the warehouse
+ * is readable: no Tez job, no Hive session) and one Kafka metadata round per topic, side by side.
  */
 export async function collectorStatus(
   config: ResolvedCollectorConfig,
-  store: HiveStore,
+  from: HiveStore | Pick<WarehouseRows, "loadedPartitions">,
   kafka: Kafka,
-  fromFiles?: Pick<WarehouseRows, "loadedPartitions">,
 ): Promise<PartitionStatus[]> {
   const [loaded, offsets] = await Promise.all([
-    fromFiles
-      ? fromFiles.loadedPartitions(config.kafka.group_id, config.kafka.topics)
-      : loadedPartitions(config, store),
+    "loadedPartitions" in from
+      ? from.loadedPartitions(config.kafka.group_id, config.kafka.topics)
+      : loadedPartitions(config, from),
     topicOffsets(config, kafka),
   ]);
   const rows: PartitionStatus[] = [];

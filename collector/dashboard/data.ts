@@ -499,14 +499,19 @@ export class DashboardData {
         createKafka(c),
       );
       const kafka = await this.#kafka;
-      const partitions = await this.#hive((store) => {
-        if (!this.#files) this.hiveCalls++;
-        return collectorStatus(this.config, store, kafka, this.#files);
-      });
+      // From loads' files, when readable: not queued behind the fleet's queries in the session.
+      const files = this.#files;
+      const partitions = files
+        ? await collectorStatus(this.config, files, kafka)
+        : await this.#hive((store) => {
+            this.hiveCalls++;
+            return collectorStatus(this.config, store, kafka);
+          });
       const lag = partitions.reduce((sum, p) => sum + Math.max(0, p.lag), 0);
       return { lag, kafkaError: undefined, partitions: partitions.length };
     } catch (error) {
-      if (isHostflowError(error) && error.code.startsWith("HF_HIVE_")) throw error;
+      // Hive's or the warehouse files' failure is not Kafka's: it shows as hiveError.
+      if (isHostflowError(error) && /^HF_(HIVE_|WAREHOUSE)/.test(error.code)) throw error;
       return { lag: undefined, kafkaError: (error as Error).message, partitions: 0 };
     }
   }

@@ -348,7 +348,7 @@ test("collectorStatus: lag per partition from Kafka's end offsets and the loads 
   // Read from loads' files (the CLI and the dashboard, where the warehouse is readable): the same.
   const files = filesReader(config.hive, store);
   if (process.env.WEBHDFS_URL) t.truthy(files, "the local stack's warehouse is readable");
-  if (files) t.deepEqual(await collectorStatus(config, store, kafka, files), rows);
+  if (files) t.deepEqual(await collectorStatus(config, files, kafka), rows);
 
   const text = formatStatus(rows, loadedAt + 3 * MINUTE);
   t.log(text);
